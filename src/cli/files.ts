@@ -1,0 +1,81 @@
+/** File access for the CLI: bounded reads, atomic writes, errors typed as ERR_IO. */
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from '../errors.ts';
+
+/** Default cap for files the CLI reads (envelopes, sources, keyrings, params). */
+export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a whole file, refusing more than `maxBytes` before reading it all.
+ * Defends against memory exhaustion from a huge or endless file (e.g. /dev/zero): the size is
+ * checked from fstat, and the read stops at maxBytes + 1 either way.
+ */
+export function readFileBounded(cwd: string, path: string, maxBytes = DEFAULT_MAX_FILE_BYTES): Uint8Array {
+  const full = resolve(cwd, path);
+  let fd: number;
+  try {
+    fd = openSync(full, 'r');
+  } catch (error) {
+    throw new UsageError(
+      'ERR_IO',
+      `cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        path,
+      },
+    );
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory())
+      throw new UsageError('ERR_IO', `${path} is a directory, expected a file`, { path });
+    if (stat.isFile() && stat.size > maxBytes) {
+      throw new UsageError('ERR_IO', `${path} is ${stat.size} bytes, more than the ${maxBytes}-byte limit`, {
+        path,
+      });
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buffer = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) {
+        throw new UsageError('ERR_IO', `${path} is more than the ${maxBytes}-byte limit`, { path });
+      }
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    return new Uint8Array(Buffer.concat(chunks, total));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a UTF-8 text file (bounded). */
+export function readTextBounded(cwd: string, path: string, maxBytes = DEFAULT_MAX_FILE_BYTES): string {
+  return new TextDecoder('utf-8').decode(readFileBounded(cwd, path, maxBytes));
+}
+
+/**
+ * Writes a file atomically (temp file + rename), with `mode` applied at creation.
+ * Defends against a torn or world-readable private key: the temp file is created with the final
+ * mode before any byte is written, and readers see either the old file or the whole new one.
+ */
+export function writeFileAtomic(cwd: string, path: string, data: string | Uint8Array, mode = 0o644): void {
+  const full = resolve(cwd, path);
+  const temp = `${full}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(temp, data, { mode, flag: 'wx' });
+    renameSync(temp, full);
+  } catch (error) {
+    throw new UsageError(
+      'ERR_IO',
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        path,
+      },
+    );
+  }
+}

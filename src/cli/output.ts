@@ -1,0 +1,26 @@
+/** How the CLI prints results and errors, in text or as one JSON object (`--json`). */
+import { SealboxError, exitCodeFor } from '../errors.ts';
+import type { CliIO } from './context.ts';
+
+/** Prints one JSON object on stdout, followed by a newline. */
+export function printJson(io: CliIO, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Reports an error and returns the exit code for it.
+ * With `json`, the error goes to stdout as `{ error: { code, message, ... } }`; otherwise a
+ * one-line `sealbox: CODE: message` to stderr. Untyped errors are bugs (exit 1).
+ */
+export function reportError(io: CliIO, error: unknown, json: boolean): number {
+  const code = exitCodeFor(error);
+  if (error instanceof SealboxError) {
+    if (json) printJson(io, { error: error.toJSON() });
+    else io.stderr(`sealbox: ${error.code}: ${error.message}\n`);
+    return code;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (json) printJson(io, { error: { code: 'ERR_INTERNAL', message: 'internal error (a bug in sealbox)' } });
+  io.stderr(`sealbox: internal error (a bug in sealbox, please report it):\n${message}\n`);
+  return code;
+}
