@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ComponentError,
+  ERROR_CODES,
+  EnvelopeError,
+  PolicyError,
+  SandboxError,
+  TrustError,
+  UsageError,
+  exitCodeFor,
+  isSealboxError,
+} from '../src/errors.ts';
+
+const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+const documented = [...doc.matchAll(/^### (ERR_[A-Z0-9_]+)$/gm)].map((m) => m[1]);
+
+describe('error codes', () => {
+  it('documents every code in docs/errors.md', () => {
+    const missing = Object.keys(ERROR_CODES).filter((code) => !documented.includes(code));
+    expect(missing).toEqual([]);
+  });
+
+  it('has no doc entry without a code', () => {
+    const orphans = documented.filter((code) => !(code! in ERROR_CODES));
+    expect(orphans).toEqual([]);
+  });
+
+  it('documents each code once', () => {
+    expect(new Set(documented).size).toBe(documented.length);
+  });
+});
+
+describe('exit codes', () => {
+  it('maps each class to the exit code DESIGN.md fixes', () => {
+    expect(exitCodeFor(new UsageError('ERR_USAGE', 'x'))).toBe(2);
+    expect(exitCodeFor(new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'x'))).toBe(3);
+    expect(exitCodeFor(new TrustError('ERR_KEY_UNKNOWN', 'x'))).toBe(4);
+    expect(exitCodeFor(new PolicyError('ERR_POLICY_VIOLATION', 'x'))).toBe(5);
+    expect(exitCodeFor(new SandboxError('ERR_TIMEOUT', 'x'))).toBe(6);
+    expect(exitCodeFor(new ComponentError('boom'))).toBe(6);
+    expect(exitCodeFor(new Error('untyped'))).toBe(1);
+    expect(exitCodeFor('a string')).toBe(1);
+  });
+});
+
+describe('error objects', () => {
+  it('carry code, class name and details as JSON', () => {
+    const error = new TrustError('ERR_KEY_REVOKED', 'key abc is revoked', { keyid: 'abc' });
+    expect(error.name).toBe('TrustError');
+    expect(isSealboxError(error, 'ERR_KEY_REVOKED')).toBe(true);
+    expect(isSealboxError(error, 'ERR_KEY_UNKNOWN')).toBe(false);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      code: 'ERR_KEY_REVOKED',
+      message: 'key abc is revoked',
+      keyid: 'abc',
+    });
+  });
+
+  it('does not let details override code or message', () => {
+    const error = new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'bad', { code: 'ERR_NONE', message: 'lie' });
+    expect(error.toJSON().code).toBe('ERR_ENVELOPE_MALFORMED');
+    expect(error.toJSON().message).toBe('bad');
+  });
+});
