@@ -1,3 +1,2 @@
-/** The packer identity stamped into statements (`packer`), and `sealbox --version`. */
-export const SEALBOX_NAME = 'sealbox';
-export const SEALBOX_VERSION = '0.1.0';
+/** Re-export for the CLI; the identity lives in src/version.ts so every layer may import it. */
+export { SEALBOX_NAME, SEALBOX_VERSION } from '../version.ts';
