@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Defends against a silent wrong-runtime run: someone calling ./node_modules/.bin/vitest from a
@@ -11,6 +12,8 @@ if (major < 24) {
 }
 
 export default defineConfig({
+  // Components under test/fixtures and examples/ import { Component } from 'sealbox': point it at src.
+  resolve: { alias: { sealbox: fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     // isolated-vm needs --no-node-snapshot on Node >= 20; the threads pool rejects execArgv.
