@@ -1,0 +1,50 @@
+/**
+ * TextChunker: splits documents into overlapping chunks for retrieval (RAG ingestion).
+ * Chunks end on sentence or word boundaries where possible; params set the size and overlap.
+ */
+import { Component } from 'sealbox';
+
+export interface ChunkerParams {
+  /** Largest chunk, in characters. */
+  maxChars: number;
+  /** Characters repeated from the end of one chunk at the start of the next. */
+  overlap: number;
+  [key: string]: number;
+}
+
+export interface Chunk {
+  index: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+function boundaryBefore(text: string, limit: number, floor: number): number {
+  for (const mark of ['\n\n', '. ', '! ', '? ', '\n', ' ']) {
+    const at = text.lastIndexOf(mark, limit - mark.length);
+    if (at > floor) return at + mark.length;
+  }
+  return limit;
+}
+
+export class TextChunker extends Component<ChunkerParams> {
+  chunk(text: string): Chunk[] {
+    const { maxChars, overlap } = this.params;
+    const chunks: Chunk[] = [];
+    let start = 0;
+    while (start < text.length) {
+      const limit = Math.min(start + maxChars, text.length);
+      const end = limit === text.length ? limit : boundaryBefore(text, limit, start + overlap);
+      const piece = text.slice(start, end).trim();
+      if (piece) chunks.push({ index: chunks.length, start, end, text: piece });
+      if (end >= text.length) break;
+      start = Math.max(end - overlap, start + 1);
+    }
+    return chunks;
+  }
+
+  stats(text: string): { chars: number; words: number; chunks: number } {
+    const words = text.split(/\s+/).filter(Boolean).length;
+    return { chars: text.length, words, chunks: this.chunk(text).length };
+  }
+}
