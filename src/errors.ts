@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   ERR_KEYRING_INVALID: { kind: 'ConfigError', summary: 'keyring file is malformed or breaks a keyring rule' },
   ERR_KEY_WEAK: { kind: 'ConfigError', summary: 'a public key is invalid or of small order' },
   ERR_PRIVATE_KEY_INVALID: { kind: 'ConfigError', summary: 'private key file is malformed' },
+  ERR_PUBLIC_KEY_INVALID: { kind: 'ConfigError', summary: 'public key file is malformed' },
   ERR_POLICY_INVALID: { kind: 'ConfigError', summary: 'policy file fails to parse or validate' },
   ERR_CONFIG_INVALID: { kind: 'ConfigError', summary: 'an option given to the library is invalid' },
   ERR_STATE_STORE: { kind: 'ConfigError', summary: 'the rollback or kv state store cannot be used' },

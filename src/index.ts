@@ -20,3 +20,27 @@ export {
 export type { ErrorCode, ErrorKind, ErrorDetails, Violation } from './errors.ts';
 export { PAYLOAD_TYPE, STATEMENT_TYPE, MAX_SIGNATURES } from './envelope/types.ts';
 export type { Envelope, Signature, Statement, Artifact, JsonValue } from './envelope/types.ts';
+export { parseEnvelope, encodeEnvelope } from './envelope/envelope.ts';
+export { parseStatement, statementDigest, buildStatementPayload } from './envelope/statement.ts';
+export { canonicalize, canonicalBytes, isCanonical } from './envelope/canonical-json.ts';
+export { pae } from './envelope/pae.ts';
+export { DEFAULT_ENVELOPE_LIMITS } from './envelope/limits.ts';
+export type { EnvelopeLimits } from './envelope/limits.ts';
+export {
+  generateKeyPair,
+  keyIdOf,
+  parsePrivateKey,
+  parsePublicKeyFile,
+  formatPrivateKeyFile,
+  formatPublicKeyFile,
+} from './trust/keys.ts';
+export type { KeyPair, PublicKeyFile } from './trust/keys.ts';
+export { Keyring } from './trust/keyring.ts';
+export type { KeyringEntry, KeyringJson } from './trust/keyring.ts';
+export { MemoryRollbackStore, SqliteRollbackStore } from './trust/rollback.ts';
+export type { RollbackStore } from './trust/rollback.ts';
+export { signEnvelope } from './trust/sign.ts';
+export { verifyEnvelope } from './trust/verify.ts';
+export type { VerifyOptions, VerifiedEnvelope } from './trust/verify.ts';
+export { VerifyCache } from './trust/verify-cache.ts';
+export type { VerifyCacheOptions } from './trust/verify-cache.ts';
