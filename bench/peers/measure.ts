@@ -1,0 +1,203 @@
+/**
+ * The workloads, generic over an {@link Engine}: the same functions run in the comparison
+ * process and in the per-engine child processes (SES, memory), so every engine sees exactly the
+ * same measurement code.
+ */
+import { Bench } from 'tinybench';
+import { median, timeRuns } from '../harness.ts';
+import { bm25Workload } from '../workloads/bm25.ts';
+import { coldComponent } from '../workloads/cold-component.ts';
+import { ECHO_ARGUMENT, ECHO_COMPONENT } from '../workloads/echo.ts';
+import { treeRssMb } from './rss.ts';
+import type { Engine, Json, LoadedComponent, PreparedComponent } from './engine.ts';
+
+/** Sizes of one measurement run. */
+export interface Sizes {
+  /** cold loads timed (each a new tenant) */
+  readonly coldRuns: number;
+  /** source lines of the cold-load component (the issue's figure: 200) */
+  readonly coldLines: number;
+  /** source lines of the large cold-load component (scaling with source size) */
+  readonly coldLinesLarge: number;
+  /** tinybench time budget per warm-call task, ms */
+  readonly warmTimeMs: number;
+  /** calls in flight per pipelined batch */
+  readonly pipelineBatch: number;
+  /** corpus size of the compute workload, bytes (the issue's figure: 1 MB) */
+  readonly corpusBytes: number;
+  /** compute calls timed */
+  readonly computeRuns: number;
+  /** components (tenants) loaded for the memory figure (the issue's figure: 200) */
+  readonly memoryCount: number;
+}
+
+/** Full sizes (`npm run bench`). */
+export const FULL_SIZES: Sizes = {
+  coldRuns: 30,
+  coldLines: 200,
+  coldLinesLarge: 2000,
+  warmTimeMs: 1500,
+  pipelineBatch: 100,
+  corpusBytes: 1024 * 1024,
+  computeRuns: 10,
+  memoryCount: 200,
+};
+
+/** Tiny sizes (`--quick` and the smoke test in `npm test`). */
+export const QUICK_SIZES: Sizes = {
+  coldRuns: 3,
+  coldLines: 200,
+  coldLinesLarge: 400,
+  warmTimeMs: 40,
+  pipelineBatch: 10,
+  corpusBytes: 16 * 1024,
+  computeRuns: 2,
+  memoryCount: 4,
+};
+
+/** What one engine measured (all in one process, one run). */
+export interface EngineFigures {
+  readonly engine: string;
+  /** cold load + first call result, median ms, `coldLines` lines */
+  readonly coldMs: number;
+  /** the same with `coldLinesLarge` lines */
+  readonly coldLargeMs: number;
+  /** sequential awaited echo calls per second, and their median latency */
+  readonly warmSeqOps: number;
+  readonly warmSeqMedianMs: number;
+  /** pipelined echo calls per second (`pipelineBatch` in flight) */
+  readonly pipelinedOps: number;
+  /** one BM25 rank over the corpus, median ms */
+  readonly computeMs: number;
+  /** the compute call's result (the smoke test checks the engines agree) */
+  readonly computeResult: Json;
+  /** the echo call's result (checked against the argument) */
+  readonly echoResult: Json;
+}
+
+let tenantCounter = 0;
+function freshTenant(prefix: string): string {
+  tenantCounter++;
+  return `${prefix}-${process.pid}-${tenantCounter}`;
+}
+
+/** Median ms of loading a new component for a new tenant up to its first call result. */
+export async function measureCold(engine: Engine, lines: number, runs: number): Promise<number> {
+  const component = coldComponent(lines);
+  const warmup = Math.min(3, runs);
+  // Pack and sign (sealbox) ahead of the clock: a cold load starts with the envelope in hand.
+  const prepared: PreparedComponent[] = [];
+  for (let i = 0; i < runs + warmup; i++) prepared.push(await engine.prepare(component, freshTenant('cold')));
+  let next = 0;
+  const times = await timeRuns(
+    async () => {
+      const loaded = await engine.load(prepared[next++]!);
+      await loaded.call('first');
+      await loaded.dispose();
+    },
+    runs,
+    warmup,
+  );
+  return median(times);
+}
+
+async function tinybenchTask(name: string, timeMs: number, fn: () => Promise<unknown>) {
+  const bench = new Bench({
+    time: timeMs,
+    warmupTime: Math.max(10, timeMs / 5),
+    iterations: 5,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0]!.result;
+  if (result.state !== 'completed') throw new Error(`tinybench task ${name} ended ${result.state}`);
+  return { opsPerSec: result.throughput.mean, medianMs: result.latency.p50 };
+}
+
+/** Runs every timing workload on `engine`. */
+export async function measureEngine(engine: Engine, sizes: Sizes): Promise<EngineFigures> {
+  const coldMs = await measureCold(engine, sizes.coldLines, sizes.coldRuns);
+  const coldLargeMs = await measureCold(engine, sizes.coldLinesLarge, Math.max(2, sizes.coldRuns >> 1));
+
+  const echo = await engine.load(await engine.prepare(ECHO_COMPONENT, freshTenant('echo')));
+  const echoResult = await echo.call('echo', ECHO_ARGUMENT);
+  const sequential = await tinybenchTask('echo', sizes.warmTimeMs, () => echo.call('echo', ECHO_ARGUMENT));
+  const batch = sizes.pipelineBatch;
+  const pipelined = await tinybenchTask('pipelined', sizes.warmTimeMs, () =>
+    Promise.all(Array.from({ length: batch }, () => echo.call('echo', ECHO_ARGUMENT))),
+  );
+  await echo.dispose();
+
+  const { component, query } = bm25Workload(sizes.corpusBytes);
+  const ranker = await engine.load(await engine.prepare(component, freshTenant('bm25')));
+  let computeResult: Json = null;
+  const runs = engine.name === 'quickjs' ? Math.min(3, sizes.computeRuns) : sizes.computeRuns;
+  const times = await timeRuns(
+    async () => {
+      computeResult = await ranker.call('rank', query, 10);
+    },
+    runs,
+    1,
+  );
+  await ranker.dispose();
+
+  return {
+    engine: engine.name,
+    coldMs,
+    coldLargeMs,
+    warmSeqOps: sequential.opsPerSec,
+    warmSeqMedianMs: sequential.medianMs,
+    pipelinedOps: pipelined.opsPerSec * batch,
+    computeMs: median(times),
+    computeResult,
+    echoResult,
+  };
+}
+
+/** Resident memory per loaded component. */
+export interface MemoryFigures {
+  readonly engine: string;
+  readonly count: number;
+  readonly baselineMb: number;
+  readonly loadedMb: number;
+  readonly perComponentMb: number;
+}
+
+async function settle(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Loads `count` cold-load components, one tenant each, calls each once, and reports the RSS
+ * growth of the process tree per component after gc. Run it in a fresh process per engine.
+ */
+export async function measureMemory(engine: Engine, count: number, lines = 200): Promise<MemoryFigures> {
+  const component = coldComponent(lines);
+  // Warm the engine up (module instantiation, worker start) so the baseline includes it.
+  const warm = await engine.load(await engine.prepare(component, freshTenant('mem-warm')));
+  await warm.call('first');
+  await settle();
+  const baselineMb = treeRssMb();
+  const loaded: LoadedComponent[] = [];
+  for (let i = 0; i < count; i++) {
+    const instance = await engine.load(await engine.prepare(component, `mem-tenant-${i}`));
+    await instance.call('first');
+    loaded.push(instance);
+  }
+  await settle();
+  const loadedMb = treeRssMb();
+  for (const instance of loaded) await instance.dispose();
+  await warm.dispose();
+  return {
+    engine: engine.name,
+    count,
+    baselineMb,
+    loadedMb,
+    perComponentMb: (loadedMb - baselineMb) / count,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench`: discovers every suite (each bench/*.ts except harness, run, svg and machine
+ * helpers exporting `bench(options)`), runs them one after another in this process (the
+ * comparison suite last, it spawns its own children), prints one table, writes the JSON results
+ * and regenerates docs/performance.svg.
+ *
+ *   npm run bench                   full run: bench/results/latest.json, a dated copy, the chart
+ *   npm run bench -- --quick        tiny sizes (smoke); writes bench/results/partial-latest.json only
+ *   npm run bench -- --only compare one suite (file name without .ts); partial-latest.json only
+ */
+import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchOptions, BenchReport } from './harness.ts';
+import { renderSvg } from './svg.ts';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const SVG_PATH = fileURLToPath(new URL('../docs/performance.svg', import.meta.url));
+const NOT_SUITES = new Set(['harness.ts', 'run.ts', 'svg.ts']);
+
+/** The machine a run happened on (docs/performance.md quotes it). */
+export interface MachineInfo {
+  readonly nproc: number;
+  readonly cpu: string;
+  readonly memoryGb: number;
+  readonly node: string;
+  readonly platform: string;
+}
+
+/** Everything one `npm run bench` wrote. */
+export interface BenchResults {
+  readonly date: string;
+  readonly quick: boolean;
+  readonly only?: string;
+  readonly machine: MachineInfo;
+  readonly reports: readonly BenchReport[];
+  /** suites that threw or were missing, with the reason */
+  readonly failures: readonly { readonly suite: string; readonly error: string }[];
+}
+
+/** Reads nproc, CPU model, memory and Node version. */
+export function machineInfo(): MachineInfo {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux: the model stays unknown
+  }
+  return {
+    nproc: availableParallelism(),
+    cpu,
+    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** Suite file names in run order: alphabetical, the comparison last. */
+export function discoverSuites(dir = BENCH_DIR): string[] {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.ts') && !NOT_SUITES.has(file));
+  return files.sort((a, b) => (a === 'compare.ts' ? 1 : b === 'compare.ts' ? -1 : a.localeCompare(b)));
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function num(value: number | undefined, digits = 3): string {
+  if (value === undefined || !Number.isFinite(value)) return '';
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(digits);
+}
+
+/** Formats reports as the plain-text table printed on stdout. */
+export function formatTable(reports: readonly BenchReport[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    lines.push('', `== ${report.suite}`);
+    lines.push(`${pad('name', 44)} ${pad('ops/s', 12)} ${pad('median ms', 12)} value`);
+    for (const row of report.rows) {
+      const value = row.value === undefined ? '' : `${num(row.value)} ${row.unit ?? ''}`;
+      lines.push(
+        `${pad(row.name, 44)} ${pad(num(row.opsPerSec, 1), 12)} ${pad(num(row.medianMs, 4), 12)} ${value}`,
+      );
+    }
+    for (const ratio of report.ratios) {
+      lines.push(
+        `  ratio ${pad(ratio.name, 58)} ${pad(num(ratio.value), 10)} target ${pad(ratio.target, 8)} ${ratio.ok ? 'ok' : 'MISSED'}`,
+      );
+    }
+    for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
+  }
+  return lines.join('\n');
+}
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only?: string } {
+  const quick = argv.includes('--quick');
+  const index = argv.indexOf('--only');
+  if (index === -1) return { quick };
+  const only = argv[index + 1];
+  if (only === undefined || only.startsWith('--'))
+    throw new Error('--only needs a suite name (e.g. --only compare)');
+  return { quick, only: only.replace(/\.ts$/, '') };
+}
+
+/** Runs the suites and returns what it measured; writes nothing. */
+export async function runSuites(
+  suites: readonly string[],
+  options: BenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<{ reports: BenchReport[]; failures: { suite: string; error: string }[] }> {
+  const reports: BenchReport[] = [];
+  const failures: { suite: string; error: string }[] = [];
+  for (const file of suites) {
+    const suite = file.replace(/\.ts$/, '');
+    const started = performance.now();
+    try {
+      const module = (await import(new URL(`./${file}`, import.meta.url).href)) as {
+        bench?: (options: BenchOptions) => Promise<BenchReport>;
+      };
+      if (typeof module.bench !== 'function') throw new Error(`${file} does not export bench(options)`);
+      reports.push(await module.bench(options));
+      log(`ran ${suite} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      failures.push({ suite, error: message.slice(0, 500) });
+      log(`suite ${suite} failed: ${message}`);
+    }
+  }
+  return { reports, failures };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { quick, only } = parseArgs(argv);
+  const all = discoverSuites();
+  const suites = only === undefined ? all : all.filter((file) => file === `${only}.ts`);
+  if (suites.length === 0) throw new Error(`no suite named ${only}; suites: ${all.join(', ')}`);
+  const machine = machineInfo();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `sealbox bench: ${suites.join(', ')} on ${machine.cpu} x${machine.nproc}, Node ${machine.node}${quick ? ' (quick)' : ''}`,
+  );
+  const { reports, failures } = await runSuites(suites, { quick }, log);
+  const date = new Date().toISOString();
+  const results: BenchResults = {
+    date,
+    quick,
+    ...(only !== undefined ? { only } : {}),
+    machine,
+    reports,
+    failures,
+  };
+  process.stdout.write(`${formatTable(reports)}\n`);
+  for (const failure of failures) process.stdout.write(`\nFAILED ${failure.suite}: ${failure.error}\n`);
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  if (quick || only !== undefined) {
+    writeFileSync(`${RESULTS_DIR}partial-latest.json`, json);
+    log('partial run: wrote bench/results/partial-latest.json (latest.json and the chart are left alone)');
+  } else {
+    writeFileSync(`${RESULTS_DIR}latest.json`, json);
+    writeFileSync(`${RESULTS_DIR}${date.replace(/[:.]/g, '-')}.json`, json);
+    writeFileSync(
+      SVG_PATH,
+      renderSvg(reports, `${date.slice(0, 10)} · ${machine.cpu} x${machine.nproc} · Node ${machine.node}`),
+    );
+    log('wrote bench/results/latest.json, a dated copy, and docs/performance.svg');
+  }
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/run.ts')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
