@@ -78,13 +78,14 @@ export class MemoryRollbackStore implements RollbackStore {
   accept(tenant: string, identifier: string, version: number, digest: string): void {
     if (this.#closed) throw new ConfigError('ERR_STATE_STORE', 'rollback store is closed');
     checkArgs(tenant, identifier, version, digest);
-    const key = `${tenant}\u0000${identifier}`;
+    // Defends against key collisions between (a, b\0c) and (a\0b, c): an unambiguous encoding.
+    const key = JSON.stringify([tenant, identifier]);
     if (decide(tenant, identifier, version, digest, this.#state.get(key)))
       this.#state.set(key, { version, digest });
   }
 
   highest(tenant: string, identifier: string): { version: number; digest: string } | undefined {
-    const seen = this.#state.get(`${tenant}\u0000${identifier}`);
+    const seen = this.#state.get(JSON.stringify([tenant, identifier]));
     return seen === undefined ? undefined : { ...seen };
   }
 

@@ -21,7 +21,7 @@ function sha(text: string | Uint8Array): string {
 }
 
 /** A valid statement; override any field. */
-export function makeStatement(overrides: Partial<Record<keyof Statement, unknown>> = {}): Statement {
+export function makeStatement(overrides: Record<string, unknown> = {}): Statement {
   const source = typeof overrides.source === 'string' ? overrides.source : SOURCE;
   const data = new TextEncoder().encode('{"vocab":["a","b"]}');
   const base: Record<string, unknown> = {
@@ -75,3 +75,19 @@ export function ringOf(...pairs: KeyPair[]): Keyring {
 
 /** A fixed "now" inside every default window. */
 export const NOW = new Date('2026-06-01T00:00:00Z');
+
+/** The 8 small-order points of edwards25519 (canonical encodings), identity first. */
+export const SMALL_ORDER_KEYS = [
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+].map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+
+/** R = identity (encoded), S = 0: "verifies" for any message under a small-order key if unchecked. */
+export const IDENTITY_SIG = new Uint8Array(64);
+IDENTITY_SIG[0] = 1;
