@@ -74,6 +74,14 @@ export const ERROR_CODES = {
   ERR_PACK_PARAMS: { kind: 'PackError', summary: 'params are not plain JSON' },
   ERR_PACK_ARTIFACT: { kind: 'PackError', summary: 'an artifact is missing, misnamed or too large' },
   ERR_PACK_OPTIONS: { kind: 'PackError', summary: 'pack options are invalid' },
+  ERR_PACK_TOO_LARGE: {
+    kind: 'PackError',
+    summary: 'a source file or the packed source exceeds the size limit',
+  },
+  ERR_PACK_STATEMENT: {
+    kind: 'PackError',
+    summary: 'a top-level statement the packer would drop touches code the class needs',
+  },
 
   // trust
   ERR_SIGNATURE_INVALID: { kind: 'TrustError', summary: 'no signature verifies over the envelope' },

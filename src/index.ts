@@ -44,3 +44,16 @@ export { verifyEnvelope } from './trust/verify.ts';
 export type { VerifyOptions, VerifiedEnvelope } from './trust/verify.ts';
 export { VerifyCache } from './trust/verify-cache.ts';
 export type { VerifyCacheOptions } from './trust/verify-cache.ts';
+export { Component } from './component/component.ts';
+export type {
+  ComponentClass,
+  ComponentContext,
+  Host,
+  KvCapability,
+  LogLevel,
+  JsonObject,
+} from './component/component.ts';
+export { pack } from './component/pack.ts';
+export type { PackOptions, PackedStatement, ArtifactInput } from './component/pack.ts';
+export { findFreeVariables, SANDBOX_GLOBALS } from './component/free-variables.ts';
+export type { FreeReference } from './component/free-variables.ts';

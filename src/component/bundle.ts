@@ -1,0 +1,873 @@
+/**
+ * Module-file input for the packer: one ES module (JS or TS) plus the relative modules it imports
+ * become one script that declares the entry class at top level.
+ *
+ * Only top-level declarations (functions, classes, variables) that the entry class needs,
+ * transitively, are kept. The entry module's declarations stay at the top level of the script;
+ * every other module is wrapped in an arrow-function scope that returns the names others import,
+ * so names never clash across files and no identifier has to be rewritten. Modules are emitted in
+ * ES module evaluation order (dependencies first), declarations in source order.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import type { Identifier, Node, Program } from 'acorn';
+import { PackError } from '../errors.ts';
+import { findFreeVariables, SANDBOX_GLOBALS, type FreeReference } from './free-variables.ts';
+import { parseModule } from './parse.ts';
+import { isTypeScriptFile, stripTypes } from './typescript.ts';
+
+/** Limits for module-file input. */
+export interface BundleLimits {
+  /** Largest file, and largest packed source, in UTF-8 bytes. */
+  readonly maxSourceBytes: number;
+  /** Most files followed through relative imports. */
+  readonly maxModules: number;
+}
+
+/** The packed script and the class to instantiate. */
+export interface BundleResult {
+  readonly source: string;
+  readonly entry: string;
+}
+
+interface Decl {
+  readonly module: ModuleRecord;
+  /** The statement to emit (the declaration, without any `export` wrapper). */
+  readonly node: Node;
+  readonly names: readonly string[];
+  /** Name given to an anonymous default export, if this is one. */
+  readonly syntheticName?: string;
+  readonly kind: 'function' | 'class' | 'variable' | 'expression';
+  refs?: FreeReference[];
+}
+
+type ImportBinding =
+  | { readonly kind: 'component'; readonly node: Node }
+  | { readonly kind: 'module'; readonly module: ModuleRecord; readonly name: string; readonly node: Node };
+
+interface ModuleRecord {
+  readonly file: string;
+  readonly display: string;
+  readonly source: string;
+  readonly program: Program;
+  readonly decls: Map<string, Decl[]>;
+  readonly imports: Map<string, ImportBinding>;
+  /** exported name → local name */
+  readonly exports: Map<string, string>;
+  readonly reexports: Map<string, { module: ModuleRecord; name: string }>;
+  readonly starExports: ModuleRecord[];
+  /** Modules this one imports from, in source order. */
+  readonly dependencies: ModuleRecord[];
+  /** Top-level statements that are not declarations (dropped unless they touch kept code). */
+  readonly others: Node[];
+}
+
+type Target =
+  | { readonly kind: 'decl'; readonly module: ModuleRecord; readonly name: string }
+  | { readonly kind: 'component' }
+  | { readonly kind: 'global' };
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function isNode(value: unknown): value is Node {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+  );
+}
+
+/** Calls `visit` on every node under `root` (iterative, pre-order). */
+function forEachNode(root: Node, visit: (node: Node) => void): void {
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    visit(node);
+    for (const key of Object.keys(node)) {
+      if (key === 'loc') continue;
+      const value = (node as unknown as Record<string, unknown>)[key];
+      if (Array.isArray(value)) {
+        for (let i = value.length - 1; i >= 0; i--) if (isNode(value[i])) stack.push(value[i] as Node);
+      } else if (isNode(value)) {
+        stack.push(value);
+      }
+    }
+  }
+}
+
+function where(module: ModuleRecord, node: Node): string {
+  const start = node.loc?.start;
+  return `${module.display}:${start?.line ?? 0}:${start?.column ?? 0}`;
+}
+
+function posDetails(module: ModuleRecord, node: Node): { file: string; line: number; column: number } {
+  return { file: module.display, line: node.loc?.start.line ?? 0, column: node.loc?.start.column ?? 0 };
+}
+
+function specifierName(node: Node | null | undefined): string {
+  if (!node) return 'default';
+  if (node.type === 'Identifier') return (node as Identifier).name;
+  return String((node as unknown as { value: unknown }).value);
+}
+
+/** Binding identifiers declared by a pattern (iterative). */
+function patternNames(pattern: Node): string[] {
+  const names: string[] = [];
+  const stack: Node[] = [pattern];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    const n = node as unknown as Record<string, unknown>;
+    switch (node.type) {
+      case 'Identifier':
+        names.push((node as Identifier).name);
+        break;
+      case 'ObjectPattern':
+        for (const p of n['properties'] as Node[]) {
+          const pn = p as unknown as Record<string, unknown>;
+          stack.push((p.type === 'RestElement' ? pn['argument'] : pn['value']) as Node);
+        }
+        break;
+      case 'ArrayPattern':
+        for (const el of n['elements'] as (Node | null)[]) if (el) stack.push(el);
+        break;
+      case 'RestElement':
+        stack.push(n['argument'] as Node);
+        break;
+      case 'AssignmentPattern':
+        stack.push(n['left'] as Node);
+        break;
+    }
+  }
+  return names;
+}
+
+const NEEDS_RELATIVE =
+  'the sandbox has no modules, packages or Node APIs: only relative imports of your own files (./x.js) are ' +
+  'bundled. Copy the code you need into a relative file, pass data in params or artifacts, or ask the node for ' +
+  'a capability (this.host)';
+
+class Bundler {
+  readonly #modules = new Map<string, ModuleRecord>();
+  readonly #limits: BundleLimits;
+  readonly #root: string;
+
+  constructor(entryFile: string, limits: BundleLimits) {
+    this.#limits = limits;
+    this.#root = dirname(entryFile);
+  }
+
+  /** Reads, strips and parses one file, and indexes its top-level statements. */
+  load(file: string, importedFrom?: { module: ModuleRecord; node: Node; specifier: string }): ModuleRecord {
+    const cached = this.#modules.get(file);
+    if (cached) return cached;
+    if (this.#modules.size >= this.#limits.maxModules) {
+      throw new PackError(
+        'ERR_PACK_IMPORT',
+        `more than ${this.#limits.maxModules} files are imported; sealbox bundles at most that many`,
+        importedFrom ? posDetails(importedFrom.module, importedFrom.node) : {},
+      );
+    }
+    const display = relative(this.#root, file).split(sep).join('/') || basename(file);
+    const source = this.#read(file, display, importedFrom);
+    const js = isTypeScriptFile(file) ? stripTypes(source, display) : source;
+    let program: Program;
+    try {
+      program = parseModule(js);
+    } catch (error) {
+      if (error instanceof PackError) {
+        const { line, column } = error.details as { line?: number; column?: number };
+        throw new PackError(
+          'ERR_PACK_SYNTAX',
+          `${display}:${line ?? 0}:${column ?? 0}: ${error.message}`,
+          { file: display, line: line ?? 0, column: column ?? 0 },
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const module: ModuleRecord = {
+      file,
+      display,
+      source: js,
+      program,
+      decls: new Map(),
+      imports: new Map(),
+      exports: new Map(),
+      reexports: new Map(),
+      starExports: [],
+      dependencies: [],
+      others: [],
+    };
+    this.#modules.set(file, module);
+    for (const stmt of program.body) this.#index(module, stmt as Node);
+    return module;
+  }
+
+  #read(
+    file: string,
+    display: string,
+    importedFrom?: { module: ModuleRecord; node: Node; specifier: string },
+  ): string {
+    let bytes: Buffer;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      // Defends against memory exhaustion by a huge input: the size is checked before reading.
+      if (stat.size > this.#limits.maxSourceBytes) {
+        throw new PackError(
+          'ERR_PACK_TOO_LARGE',
+          `${display} is ${stat.size} bytes; sealbox packs source files of at most ${this.#limits.maxSourceBytes} bytes`,
+          { file: display, size: stat.size, limit: this.#limits.maxSourceBytes },
+        );
+      }
+      bytes = readFileSync(file);
+    } catch (error) {
+      if (error instanceof PackError) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      if (importedFrom) {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${where(importedFrom.module, importedFrom.node)}: cannot read '${importedFrom.specifier}' (${code})`,
+          { ...posDetails(importedFrom.module, importedFrom.node), module: importedFrom.specifier },
+        );
+      }
+      throw new PackError('ERR_PACK_OPTIONS', `cannot read ${display} (${code})`, { file: display });
+    }
+    if (bytes.length > this.#limits.maxSourceBytes) {
+      throw new PackError(
+        'ERR_PACK_TOO_LARGE',
+        `${display} is larger than ${this.#limits.maxSourceBytes} bytes`,
+        {
+          file: display,
+          limit: this.#limits.maxSourceBytes,
+        },
+      );
+    }
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw new PackError('ERR_PACK_SYNTAX', `${display} is not UTF-8 text`, {
+        file: display,
+        line: 0,
+        column: 0,
+      });
+    }
+  }
+
+  #resolveSpecifier(module: ModuleRecord, specifier: string, node: Node): ModuleRecord {
+    if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
+      throw new PackError(
+        'ERR_PACK_IMPORT',
+        `${where(module, node)}: cannot bundle import of '${specifier}': ${NEEDS_RELATIVE}`,
+        {
+          ...posDetails(module, node),
+          module: specifier,
+        },
+      );
+    }
+    const base = resolve(dirname(module.file), specifier);
+    const candidates = [base];
+    // TypeScript authors write `./x.js` for `./x.ts`; accept both spellings, and no extension.
+    if (/\.js$/.test(base)) candidates.push(base.replace(/\.js$/, '.ts'));
+    if (/\.mjs$/.test(base)) candidates.push(base.replace(/\.mjs$/, '.mts'));
+    if (!/\.[cm]?[jt]s$/.test(base))
+      candidates.push(`${base}.ts`, `${base}.js`, `${base}.mts`, `${base}.mjs`);
+    for (const candidate of candidates) {
+      let isFile = false;
+      try {
+        isFile = statSync(candidate).isFile();
+      } catch {
+        isFile = false;
+      }
+      if (isFile) return this.load(candidate, { module, node, specifier });
+    }
+    throw new PackError(
+      'ERR_PACK_IMPORT',
+      `${where(module, node)}: cannot find '${specifier}' (looked for ${candidates.map((c) => relative(this.#root, c)).join(', ')})`,
+      { ...posDetails(module, node), module: specifier },
+    );
+  }
+
+  #addDecl(module: ModuleRecord, decl: Decl): void {
+    for (const name of decl.names) {
+      const list = module.decls.get(name) ?? [];
+      list.push(decl);
+      module.decls.set(name, list);
+    }
+  }
+
+  #declOf(module: ModuleRecord, node: Node, syntheticName?: string): Decl {
+    const n = node as unknown as Record<string, unknown>;
+    if (node.type === 'FunctionDeclaration' || node.type === 'ClassDeclaration') {
+      const id = n['id'] as Identifier | null;
+      const name = id ? id.name : (syntheticName as string);
+      return {
+        module,
+        node,
+        names: [name],
+        kind: node.type === 'ClassDeclaration' ? 'class' : 'function',
+        ...(id ? {} : { syntheticName: name }),
+      };
+    }
+    if (node.type === 'VariableDeclaration') {
+      const names = (n['declarations'] as Node[]).flatMap((d) =>
+        patternNames((d as unknown as Record<string, unknown>)['id'] as Node),
+      );
+      return { module, node, names, kind: 'variable' };
+    }
+    return {
+      module,
+      node,
+      names: [syntheticName as string],
+      kind: 'expression',
+      syntheticName: syntheticName as string,
+    };
+  }
+
+  #index(module: ModuleRecord, stmt: Node): void {
+    const s = stmt as unknown as Record<string, unknown>;
+    switch (stmt.type) {
+      case 'ImportDeclaration': {
+        const specifier = String((s['source'] as { value: unknown }).value);
+        const specifiers = s['specifiers'] as Node[];
+        if (Array.isArray(s['attributes']) && (s['attributes'] as unknown[]).length > 0) {
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(module, stmt)}: import attributes ('${specifier}' with {...}) are not bundled; put data in an artifact`,
+            {
+              ...posDetails(module, stmt),
+              module: specifier,
+            },
+          );
+        }
+        if (specifier === 'sealbox') {
+          for (const spec of specifiers) {
+            const imported =
+              spec.type === 'ImportSpecifier'
+                ? specifierName((spec as unknown as { imported: Node }).imported)
+                : '';
+            if (imported !== 'Component') {
+              throw new PackError(
+                'ERR_PACK_IMPORT',
+                `${where(module, spec)}: only { Component } can be imported from 'sealbox' (the sandbox provides nothing else); import types with \`import type\``,
+                { ...posDetails(module, spec), module: specifier },
+              );
+            }
+            module.imports.set((spec as unknown as { local: Identifier }).local.name, {
+              kind: 'component',
+              node: spec,
+            });
+          }
+          return;
+        }
+        const target = this.#resolveSpecifier(module, specifier, stmt);
+        if (!module.dependencies.includes(target)) module.dependencies.push(target);
+        if (specifiers.length === 0) {
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(module, stmt)}: side-effect import of '${specifier}' is not bundled (only declarations are); import the names you use`,
+            { ...posDetails(module, stmt), module: specifier },
+          );
+        }
+        for (const spec of specifiers) {
+          if (spec.type === 'ImportNamespaceSpecifier') {
+            throw new PackError(
+              'ERR_PACK_IMPORT',
+              `${where(module, spec)}: namespace import (* as ...) of '${specifier}' is not bundled; import the names you use: import { a, b } from '${specifier}'`,
+              { ...posDetails(module, spec), module: specifier },
+            );
+          }
+          const name =
+            spec.type === 'ImportDefaultSpecifier'
+              ? 'default'
+              : specifierName((spec as unknown as { imported: Node }).imported);
+          module.imports.set((spec as unknown as { local: Identifier }).local.name, {
+            kind: 'module',
+            module: target,
+            name,
+            node: spec,
+          });
+        }
+        return;
+      }
+      case 'ExportNamedDeclaration': {
+        const declaration = s['declaration'] as Node | null;
+        if (declaration) {
+          const decl = this.#declOf(module, declaration);
+          this.#addDecl(module, decl);
+          for (const name of decl.names) module.exports.set(name, name);
+          return;
+        }
+        const source = s['source'] as { value: unknown } | null;
+        const specifiers = s['specifiers'] as Node[];
+        if (source) {
+          const specifier = String(source.value);
+          if (specifier === 'sealbox') {
+            for (const spec of specifiers) {
+              const local = specifierName((spec as unknown as { local: Node }).local);
+              if (local !== 'Component') {
+                throw new PackError(
+                  'ERR_PACK_IMPORT',
+                  `${where(module, spec)}: only Component comes from 'sealbox'`,
+                  {
+                    ...posDetails(module, spec),
+                    module: specifier,
+                  },
+                );
+              }
+              const alias = `\u0000sealbox:${specifierName((spec as unknown as { exported: Node }).exported)}`;
+              module.imports.set(alias, { kind: 'component', node: spec });
+              module.exports.set(specifierName((spec as unknown as { exported: Node }).exported), alias);
+            }
+            return;
+          }
+          const target = this.#resolveSpecifier(module, specifier, stmt);
+          if (!module.dependencies.includes(target)) module.dependencies.push(target);
+          for (const spec of specifiers) {
+            module.reexports.set(specifierName((spec as unknown as { exported: Node }).exported), {
+              module: target,
+              name: specifierName((spec as unknown as { local: Node }).local),
+            });
+          }
+          return;
+        }
+        for (const spec of specifiers) {
+          module.exports.set(
+            specifierName((spec as unknown as { exported: Node }).exported),
+            specifierName((spec as unknown as { local: Node }).local),
+          );
+        }
+        return;
+      }
+      case 'ExportDefaultDeclaration': {
+        const declaration = s['declaration'] as Node;
+        if (declaration.type === 'Identifier') {
+          // `export default Foo;` exports the local binding Foo.
+          module.exports.set('default', (declaration as Identifier).name);
+          return;
+        }
+        const synthetic = '\u0000default';
+        const decl = this.#declOf(module, declaration, synthetic);
+        this.#addDecl(module, decl);
+        module.exports.set('default', decl.names[0] as string);
+        return;
+      }
+      case 'ExportAllDeclaration': {
+        const specifier = String((s['source'] as { value: unknown }).value);
+        if (s['exported']) {
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(module, stmt)}: \`export * as name from '${specifier}'\` is not bundled; re-export the names you need`,
+            { ...posDetails(module, stmt), module: specifier },
+          );
+        }
+        const target = this.#resolveSpecifier(module, specifier, stmt);
+        if (!module.dependencies.includes(target)) module.dependencies.push(target);
+        module.starExports.push(target);
+        return;
+      }
+      case 'FunctionDeclaration':
+      case 'ClassDeclaration':
+      case 'VariableDeclaration':
+        this.#addDecl(module, this.#declOf(module, stmt));
+        return;
+      default:
+        module.others.push(stmt);
+    }
+  }
+
+  /** What a local name of `module` refers to, or undefined when nothing declares it. */
+  resolveLocal(module: ModuleRecord, name: string, seen = new Set<string>()): Target | undefined {
+    if (module.decls.has(name)) return { kind: 'decl', module, name };
+    const binding = module.imports.get(name);
+    if (binding?.kind === 'component') return { kind: 'component' };
+    if (binding) return this.resolveExport(binding.module, binding.name, binding.node, module, seen);
+    if (name === 'Component') return { kind: 'component' };
+    if (SANDBOX_GLOBALS.has(name)) return { kind: 'global' };
+    return undefined;
+  }
+
+  /** What `module` exports as `name`; throws ERR_PACK_IMPORT naming the import site when nothing. */
+  resolveExport(
+    module: ModuleRecord,
+    name: string,
+    site: Node,
+    siteModule: ModuleRecord,
+    seen: Set<string>,
+  ): Target {
+    const key = `${module.file}\u0000${name}`;
+    if (seen.has(key)) {
+      throw new PackError(
+        'ERR_PACK_IMPORT',
+        `${where(siteModule, site)}: '${name}' is re-exported in a circle`,
+        {
+          ...posDetails(siteModule, site),
+          module: module.display,
+        },
+      );
+    }
+    seen.add(key);
+    const local = module.exports.get(name);
+    if (local !== undefined) {
+      const target = this.resolveLocal(module, local, seen);
+      if (target && target.kind !== 'global') return target;
+    }
+    const re = module.reexports.get(name);
+    if (re) return this.resolveExport(re.module, re.name, site, siteModule, seen);
+    if (name !== 'default') {
+      for (const star of module.starExports) {
+        if (this.#hasExport(star, name, new Set()))
+          return this.resolveExport(star, name, site, siteModule, seen);
+      }
+    }
+    const available = [...module.exports.keys(), ...module.reexports.keys()].filter(
+      (n) => !n.startsWith('\u0000'),
+    );
+    throw new PackError(
+      'ERR_PACK_IMPORT',
+      `${where(siteModule, site)}: ${module.display} has no export named '${name}' (it exports: ${available.join(', ') || 'nothing'})`,
+      { ...posDetails(siteModule, site), module: module.display, name },
+    );
+  }
+
+  #hasExport(module: ModuleRecord, name: string, seen: Set<ModuleRecord>): boolean {
+    if (seen.has(module)) return false;
+    seen.add(module);
+    if (module.exports.has(name) || module.reexports.has(name)) return true;
+    return module.starExports.some((m) => this.#hasExport(m, name, seen));
+  }
+
+  /** Free references of a declaration, computed once. */
+  refsOf(decl: Decl): FreeReference[] {
+    if (!decl.refs) {
+      const refs = findFreeVariables(decl.node);
+      // Defends against code loading in the packed script: dynamic import() and import.meta have no
+      // meaning in a sandboxed script, and import() would be the one way to reach a module.
+      forEachNode(decl.node, (node) => {
+        const isImportMeta =
+          node.type === 'MetaProperty' && (node as unknown as { meta: Identifier }).meta.name === 'import';
+        if (node.type === 'ImportExpression' || isImportMeta) {
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(decl.module, node)}: ${isImportMeta ? 'import.meta' : 'dynamic import()'} cannot be packed: ${NEEDS_RELATIVE}`,
+            posDetails(decl.module, node),
+          );
+        }
+      });
+      decl.refs = refs;
+    }
+    return decl.refs;
+  }
+
+  get modules(): ReadonlyMap<string, ModuleRecord> {
+    return this.#modules;
+  }
+}
+
+/** Walks up `extends` through kept classes until Component; throws ERR_PACK_BASE_CLASS otherwise. */
+function checkBaseClass(bundler: Bundler, decl: Decl, entryName: string): void {
+  const seen = new Set<Decl>();
+  let current = decl;
+  for (;;) {
+    if (seen.has(current)) {
+      throw new PackError(
+        'ERR_PACK_BASE_CLASS',
+        `${where(current.module, current.node)}: class ${entryName} extends itself in a circle`,
+        posDetails(current.module, current.node),
+      );
+    }
+    seen.add(current);
+    const superClass = (current.node as unknown as { superClass: Node | null }).superClass;
+    const className = current.names[0]?.startsWith('\u0000') ? '(default export)' : current.names[0];
+    if (!superClass) {
+      throw new PackError(
+        'ERR_PACK_BASE_CLASS',
+        `${where(current.module, current.node)}: class ${className} does not extend Component; write \`class ${className} extends Component\` with Component imported from 'sealbox'`,
+        posDetails(current.module, current.node),
+      );
+    }
+    const extendsName = superClass.type === 'Identifier' ? (superClass as Identifier).name : undefined;
+    const target = extendsName === undefined ? undefined : bundler.resolveLocal(current.module, extendsName);
+    if (target?.kind === 'component') return;
+    const next = target?.kind === 'decl' ? target.module.decls.get(target.name)?.at(-1) : undefined;
+    if (next && next.kind === 'class') {
+      current = next;
+      continue;
+    }
+    const text = current.module.source.slice(
+      superClass.start,
+      Math.min(superClass.end, superClass.start + 60),
+    );
+    throw new PackError(
+      'ERR_PACK_BASE_CLASS',
+      `${where(current.module, superClass)}: class ${className} extends ${text}, not Component; a packed class must extend Component from 'sealbox' (directly or through classes in your own files)`,
+      { ...posDetails(current.module, superClass), extends: text },
+    );
+  }
+}
+
+function isIdentifierName(name: string): boolean {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);
+}
+
+/**
+ * Bundles `file` (absolute path) into one script declaring the class exported as `exportName`.
+ * @throws PackError ERR_PACK_SYNTAX, ERR_PACK_TYPESCRIPT, ERR_PACK_IMPORT, ERR_PACK_EXPORT,
+ *   ERR_PACK_BASE_CLASS, ERR_PACK_FREE_VARIABLE, ERR_PACK_STATEMENT, ERR_PACK_TOO_LARGE, ERR_PACK_OPTIONS
+ */
+export function bundleModule(file: string, exportName: string, limits: BundleLimits): BundleResult {
+  const bundler = new Bundler(file, limits);
+  const entryModule = bundler.load(file);
+
+  // 1. The export: a class declaration.
+  const exportsList = [...entryModule.exports.keys(), ...entryModule.reexports.keys()].filter(
+    (n) => !n.startsWith('\u0000'),
+  );
+  const hasExport =
+    entryModule.exports.has(exportName) ||
+    entryModule.reexports.has(exportName) ||
+    entryModule.starExports.length > 0;
+  if (!hasExport) {
+    throw new PackError(
+      'ERR_PACK_EXPORT',
+      `${entryModule.display} has no export named '${exportName}' (it exports: ${exportsList.join(', ') || 'nothing'})`,
+      { file: entryModule.display, export: exportName, exports: exportsList },
+    );
+  }
+  let target: Target;
+  try {
+    target = bundler.resolveExport(entryModule, exportName, entryModule.program, entryModule, new Set());
+  } catch (error) {
+    if (
+      error instanceof PackError &&
+      error.code === 'ERR_PACK_IMPORT' &&
+      entryModule.starExports.length > 0
+    ) {
+      throw new PackError('ERR_PACK_EXPORT', `${entryModule.display} has no export named '${exportName}'`, {
+        file: entryModule.display,
+        export: exportName,
+      });
+    }
+    throw error;
+  }
+  const entryDecl = target.kind === 'decl' ? target.module.decls.get(target.name)?.at(-1) : undefined;
+  if (!entryDecl || entryDecl.kind !== 'class' || target.kind !== 'decl') {
+    const what = entryDecl
+      ? entryDecl.kind === 'variable'
+        ? 'a variable'
+        : entryDecl.kind === 'function'
+          ? 'a function'
+          : 'an expression'
+      : 'Component itself';
+    throw new PackError(
+      'ERR_PACK_EXPORT',
+      `${entryDecl ? where(entryDecl.module, entryDecl.node) : entryModule.display}: export '${exportName}' is ${what}, not a class; export a \`class ... extends Component\` declaration`,
+      {
+        file: entryModule.display,
+        export: exportName,
+        ...(entryDecl ? posDetails(entryDecl.module, entryDecl.node) : {}),
+      },
+    );
+  }
+  checkBaseClass(bundler, entryDecl, exportName);
+
+  // 2. Everything the entry class needs, transitively; collect every unresolvable name at once.
+  const kept = new Set<Decl>();
+  const usedImports = new Map<ModuleRecord, Set<string>>();
+  const exported = new Map<ModuleRecord, Set<string>>();
+  const globalsUsed = new Map<ModuleRecord, Map<string, FreeReference>>();
+  const unknown: { name: string; file: string; line: number; column: number }[] = [];
+  const work: Decl[] = [entryDecl];
+  const keep = (t: Target, from: ModuleRecord): void => {
+    if (t.kind !== 'decl') return;
+    if (t.module !== from) {
+      const set = exported.get(t.module) ?? new Set<string>();
+      set.add(t.name);
+      exported.set(t.module, set);
+    }
+    for (const d of t.module.decls.get(t.name) ?? []) if (!kept.has(d)) work.push(d);
+  };
+  while (work.length > 0) {
+    const decl = work.pop() as Decl;
+    if (kept.has(decl)) continue;
+    kept.add(decl);
+    const module = decl.module;
+    for (const ref of bundler.refsOf(decl)) {
+      const t = bundler.resolveLocal(module, ref.name);
+      if (!t) {
+        unknown.push({ name: ref.name, file: module.display, line: ref.line, column: ref.column });
+        continue;
+      }
+      if (module.imports.has(ref.name) && !module.decls.has(ref.name)) {
+        const set = usedImports.get(module) ?? new Set<string>();
+        set.add(ref.name);
+        usedImports.set(module, set);
+      } else if (t.kind !== 'decl') {
+        const map = globalsUsed.get(module) ?? new Map<string, FreeReference>();
+        if (!map.has(ref.name)) map.set(ref.name, ref);
+        globalsUsed.set(module, map);
+      }
+      keep(t, module);
+    }
+  }
+  if (unknown.length > 0) {
+    const list = unknown.map((u) => `${u.name} (${u.file}:${u.line}:${u.column})`).join(', ');
+    throw new PackError(
+      'ERR_PACK_FREE_VARIABLE',
+      `the class uses names that neither your files nor the sandbox define: ${list}. Only ECMAScript built-ins and Component exist in the sandbox (no process, require, console, timers or fetch); declare these names in your files, pass values in params, or use this.host`,
+      { names: unknown },
+    );
+  }
+
+  // 3. Dropped top-level statements must not touch kept code (it would behave differently packed).
+  for (const module of bundler.modules.values()) {
+    for (const stmt of module.others) {
+      for (const ref of findFreeVariables(stmt)) {
+        const t = module.decls.has(ref.name) ? module.decls.get(ref.name) : undefined;
+        if (t && t.some((d) => kept.has(d))) {
+          throw new PackError(
+            'ERR_PACK_STATEMENT',
+            `${module.display}:${ref.line}:${ref.column}: a top-level statement uses '${ref.name}', which the class needs; sealbox packs declarations only, so this statement would be lost. Move it into a function, a static block, or the constructor`,
+            { file: module.display, line: ref.line, column: ref.column, name: ref.name },
+          );
+        }
+      }
+    }
+  }
+
+  if (entryDecl.module !== entryModule) {
+    const set = exported.get(entryDecl.module) ?? new Set<string>();
+    set.add(target.name);
+    exported.set(entryDecl.module, set);
+  }
+  const hasKept = (module: ModuleRecord): boolean => [...kept].some((d) => d.module === module);
+
+  // 4. Module order: ES module evaluation order (post-order over imports), entry module last.
+  const order: ModuleRecord[] = [];
+  const state = new Map<ModuleRecord, 'visiting' | 'done'>();
+  const stack: { module: ModuleRecord; next: number }[] = [{ module: entryModule, next: 0 }];
+  state.set(entryModule, 'visiting');
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { module: ModuleRecord; next: number };
+    const dep = top.module.dependencies[top.next];
+    if (dep) {
+      top.next += 1;
+      const s = state.get(dep);
+      if (s === 'visiting' && hasKept(dep) && hasKept(top.module)) {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${top.module.display} and ${dep.display} import each other; sealbox bundles acyclic imports only: move the shared code into a third file`,
+          { module: dep.display, file: top.module.display },
+        );
+      }
+      if (!s) {
+        state.set(dep, 'visiting');
+        stack.push({ module: dep, next: 0 });
+      }
+      continue;
+    }
+    state.set(top.module, 'done');
+    order.push(top.module);
+    stack.pop();
+  }
+
+  // 5. Names the script introduces: one holder per helper module, never clashing with any identifier.
+  const allNames = new Set<string>();
+  for (const module of bundler.modules.values()) {
+    forEachNode(module.program, (node) => {
+      if (node.type === 'Identifier') allNames.add((node as Identifier).name);
+    });
+  }
+  const fresh = (wanted: string): string => {
+    const base = isIdentifierName(wanted) ? wanted : '$module';
+    let name = base;
+    for (let i = 2; allNames.has(name) || SANDBOX_GLOBALS.has(name); i++) name = `${base}${i}`;
+    allNames.add(name);
+    return name;
+  };
+  const holders = new Map<ModuleRecord, string>();
+  const localName = new Map<string, string>(); // `${file}\0${name}` → emitted name of synthetic locals
+  const emittedLocal = (module: ModuleRecord, name: string): string => {
+    if (!name.startsWith('\u0000')) return name;
+    const key = `${module.file}\u0000${name}`;
+    let value = localName.get(key);
+    if (!value) {
+      value = fresh('$default');
+      localName.set(key, value);
+    }
+    return value;
+  };
+
+  // Entry-module names sit at the script's top level: they must not shadow a global a helper uses.
+  const entryTop = new Set<string>([
+    ...[...kept].filter((d) => d.module === entryModule).flatMap((d) => d.names),
+    ...(usedImports.get(entryModule) ?? []),
+  ]);
+  for (const [module, used] of globalsUsed) {
+    if (module === entryModule) continue;
+    for (const [name, ref] of used) {
+      if (entryTop.has(name)) {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${module.display}:${ref.line}:${ref.column} uses the global '${name}', which ${entryModule.display} declares at top level; the packed script would mix them up: rename the one in ${entryModule.display}`,
+          { file: module.display, line: ref.line, column: ref.column, name },
+        );
+      }
+    }
+  }
+
+  // 6. Emit.
+  const declText = (decl: Decl): string => {
+    const text = decl.module.source.slice(decl.node.start, decl.node.end);
+    if (!decl.syntheticName) return text;
+    const name = emittedLocal(decl.module, decl.syntheticName);
+    if (decl.kind === 'expression') return `const ${name} = (${text});`;
+    if (decl.kind === 'class') return `class ${name}${text.slice('class'.length)}`;
+    // Anonymous default function: name it just before its parameter list.
+    const paren = text.indexOf('(');
+    return `${text.slice(0, paren)} ${name}${text.slice(paren)}`;
+  };
+  const importLines = (module: ModuleRecord): string[] => {
+    const lines: string[] = [];
+    for (const local of [...(usedImports.get(module) ?? [])].sort()) {
+      const binding = module.imports.get(local);
+      if (!binding) continue;
+      const t = bundler.resolveLocal(module, local);
+      if (!t || t.kind === 'global') continue;
+      if (t.kind === 'component') {
+        if (local !== 'Component') lines.push(`const ${local} = Component;`);
+        continue;
+      }
+      lines.push(`const ${local} = ${holders.get(t.module) as string}.${emittedLocal(t.module, t.name)};`);
+    }
+    return lines;
+  };
+  const keptIn = (module: ModuleRecord): Decl[] =>
+    [...kept].filter((d) => d.module === module).sort((a, b) => a.node.start - b.node.start);
+
+  const parts: string[] = ["'use strict';"];
+  for (const module of order) {
+    if (module === entryModule) continue;
+    const decls = keptIn(module);
+    if (decls.length === 0) continue;
+    const holder = fresh(
+      `$${basename(module.file)
+        .replace(/\.[^.]*$/, '')
+        .replace(/[^A-Za-z0-9_$]/g, '_')}`,
+    );
+    holders.set(module, holder);
+    const names = [...(exported.get(module) ?? [])].sort().map((n) => emittedLocal(module, n));
+    const body = [...importLines(module), ...decls.map(declText), `return { ${names.join(', ')} };`];
+    parts.push(`// ${module.display}\nconst ${holder} = (() => {\n${body.join('\n\n')}\n})();`);
+  }
+  const entryLines = [...importLines(entryModule), ...keptIn(entryModule).map(declText)];
+  parts.push(`// ${entryModule.display}\n${entryLines.join('\n\n')}`);
+  const source = `${parts.join('\n\n')}\n`;
+  const entry = entryDecl.syntheticName
+    ? emittedLocal(entryDecl.module, entryDecl.syntheticName)
+    : (entryDecl.names[0] as string);
+  if (entryDecl.module !== entryModule) {
+    // The class lives in another file and is re-exported: declare it at top level under its name.
+    const holder = holders.get(entryDecl.module) as string;
+    return { source: `${source}\nconst ${entry} = ${holder}.${entry};\n`, entry };
+  }
+  return { source, entry };
+}
