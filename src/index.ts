@@ -57,3 +57,20 @@ export { pack } from './component/pack.ts';
 export type { PackOptions, PackedStatement, ArtifactInput } from './component/pack.ts';
 export { findFreeVariables, SANDBOX_GLOBALS } from './component/free-variables.ts';
 export type { FreeReference } from './component/free-variables.ts';
+export { loadPolicy, isTenantName, TENANT_PATTERN } from './policy/load.ts';
+export { checkSource, assertSourceAllowed } from './policy/check.ts';
+export { POLICY_RULES } from './policy/rules.ts';
+export type { PolicyRule } from './policy/rules.ts';
+export type {
+  EffectivePolicy,
+  PolicySet,
+  PolicyMode,
+  ReloadResult,
+  CheckOptions,
+  CheckResult,
+  CheckStats,
+  SourceLimits,
+  ResourceLimits,
+  CapabilityGrants,
+  TrustRequirements,
+} from './policy/types.ts';

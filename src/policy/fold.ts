@@ -1,0 +1,230 @@
+/**
+ * Constant folding of property keys: what strings can this expression evaluate to, without running
+ * it? Used to find forbidden names hidden as `x['con' + 'structor']`, `` x[`__proto__`] ``,
+ * `x[c ? 'a' : 'prototype']`, `const k = 'constructor'; x[k]`, `String.fromCharCode(...)`.
+ *
+ * Bounded: recursion depth, the number of candidate strings and their length are capped, so a
+ * hostile expression cannot make folding slow or overflow the stack; an expression that hits a cap
+ * is reported as TOO_COMPLEX and the checker refuses it.
+ */
+import type { Node } from 'acorn';
+
+/** Fold result: the possible string values, `undefined` when not constant, or TOO_COMPLEX. */
+export type Folded = readonly string[] | undefined | typeof TOO_COMPLEX;
+
+/** Marker: the expression is constant-looking but past the folding caps. */
+export const TOO_COMPLEX = Symbol('too-complex');
+
+const MAX_FOLD_DEPTH = 48;
+const MAX_CANDIDATES = 64;
+/** Candidates longer than this cannot equal a forbidden name (names are at most 128 characters). */
+const MAX_CANDIDATE_LENGTH = 256;
+
+type AnyNode = Node & Record<string, unknown>;
+
+/** Constant bindings (`const k = <expr>`) by name; several when the name is declared more than once. */
+export type ConstBindings = ReadonlyMap<string, readonly Node[]>;
+
+function product(left: readonly string[], right: readonly string[]): readonly string[] | typeof TOO_COMPLEX {
+  if (left.length * right.length > MAX_CANDIDATES) return TOO_COMPLEX;
+  const out: string[] = [];
+  for (const a of left) {
+    for (const b of right) {
+      const s = a + b;
+      // Too long to be a name: keep a truncated stand-in so later concatenation stays bounded.
+      out.push(s.length > MAX_CANDIDATE_LENGTH ? s.slice(0, MAX_CANDIDATE_LENGTH + 1) : s);
+    }
+  }
+  return out;
+}
+
+function union(a: readonly string[], b: readonly string[]): readonly string[] | typeof TOO_COMPLEX {
+  const out = [...new Set([...a, ...b])];
+  return out.length > MAX_CANDIDATES ? TOO_COMPLEX : out;
+}
+
+function isMember(node: AnyNode, object: string, property: string): boolean {
+  if (node.type !== 'MemberExpression' || node['computed'] === true) return false;
+  const o = node['object'] as AnyNode;
+  const p = node['property'] as AnyNode;
+  return o.type === 'Identifier' && o['name'] === object && p.type === 'Identifier' && p['name'] === property;
+}
+
+function concatAll(parts: readonly (readonly string[])[]): Folded {
+  let acc: readonly string[] = [''];
+  for (const part of parts) {
+    const next = product(acc, part);
+    if (next === TOO_COMPLEX) return TOO_COMPLEX;
+    acc = next;
+  }
+  return acc;
+}
+
+function foldTemplate(
+  quasi: AnyNode,
+  expressions: readonly AnyNode[],
+  raw: boolean,
+  consts: ConstBindings,
+  depth: number,
+): Folded {
+  const quasis = quasi['quasis'] as AnyNode[];
+  const parts: (readonly string[])[] = [];
+  for (let i = 0; i < quasis.length; i++) {
+    const value = quasis[i]!['value'] as { raw: string; cooked: string | null };
+    parts.push([raw || value.cooked === null ? value.raw : value.cooked]);
+    const expr = expressions[i];
+    if (expr) {
+      const folded = fold(expr, consts, depth + 1);
+      if (folded === undefined || folded === TOO_COMPLEX) return folded;
+      parts.push(folded);
+    }
+  }
+  return concatAll(parts);
+}
+
+/**
+ * The possible string values of `node` when it is a constant expression.
+ * @returns the candidates, `undefined` when not constant, or {@link TOO_COMPLEX}.
+ */
+export function fold(node: Node, consts: ConstBindings, depth = 0): Folded {
+  if (depth > MAX_FOLD_DEPTH) return TOO_COMPLEX;
+  const n = node as AnyNode;
+  switch (n.type) {
+    case 'Literal': {
+      const value = n['value'];
+      if (typeof value === 'string') return [value];
+      if (typeof value === 'number' || typeof value === 'boolean' || value === null) return [String(value)];
+      if (typeof n['bigint'] === 'string') return [n['bigint']];
+      return undefined;
+    }
+    case 'TemplateLiteral':
+      return foldTemplate(n, n['expressions'] as AnyNode[], false, consts, depth);
+    case 'TaggedTemplateExpression': {
+      if (!isMember(n['tag'] as AnyNode, 'String', 'raw')) return undefined;
+      const quasi = n['quasi'] as AnyNode;
+      return foldTemplate(quasi, quasi['expressions'] as AnyNode[], true, consts, depth);
+    }
+    case 'BinaryExpression': {
+      if (n['operator'] !== '+') return undefined;
+      const left = fold(n['left'] as Node, consts, depth + 1);
+      if (left === undefined || left === TOO_COMPLEX) return left;
+      const right = fold(n['right'] as Node, consts, depth + 1);
+      if (right === undefined || right === TOO_COMPLEX) return right;
+      return product(left, right);
+    }
+    case 'ConditionalExpression':
+    case 'LogicalExpression': {
+      const a = fold(
+        (n.type === 'LogicalExpression' ? n['left'] : n['consequent']) as Node,
+        consts,
+        depth + 1,
+      );
+      const b = fold(
+        (n.type === 'LogicalExpression' ? n['right'] : n['alternate']) as Node,
+        consts,
+        depth + 1,
+      );
+      if (a === TOO_COMPLEX || b === TOO_COMPLEX) return TOO_COMPLEX;
+      // One constant branch is enough to matter: report what is known.
+      if (a === undefined) return b;
+      if (b === undefined) return a;
+      return union(a, b);
+    }
+    case 'SequenceExpression': {
+      const list = n['expressions'] as Node[];
+      return fold(list[list.length - 1]!, consts, depth + 1);
+    }
+    case 'AssignmentExpression':
+      return n['operator'] === '=' ? fold(n['right'] as Node, consts, depth + 1) : undefined;
+    case 'Identifier': {
+      const inits = consts.get(n['name'] as string);
+      if (!inits) return undefined;
+      let acc: readonly string[] | undefined;
+      for (const init of inits) {
+        const folded = fold(init, consts, depth + 1);
+        if (folded === TOO_COMPLEX) return TOO_COMPLEX;
+        if (folded === undefined) continue;
+        const merged: readonly string[] | typeof TOO_COMPLEX = acc ? union(acc, folded) : folded;
+        if (merged === TOO_COMPLEX) return TOO_COMPLEX;
+        acc = merged;
+      }
+      return acc;
+    }
+    case 'ArrayExpression': {
+      // `['constructor']` as a key converts to the string 'constructor'.
+      const elements = n['elements'] as (AnyNode | null)[];
+      if (elements.length !== 1 || !elements[0] || elements[0].type === 'SpreadElement') return undefined;
+      return fold(elements[0], consts, depth + 1);
+    }
+    case 'CallExpression':
+      return foldCall(n, consts, depth);
+    default:
+      return undefined;
+  }
+}
+
+function foldArgs(
+  args: readonly AnyNode[],
+  consts: ConstBindings,
+  depth: number,
+): (readonly string[])[] | undefined | typeof TOO_COMPLEX {
+  const out: (readonly string[])[] = [];
+  for (const arg of args) {
+    if (arg.type === 'SpreadElement') return undefined;
+    const folded = fold(arg, consts, depth + 1);
+    if (folded === undefined || folded === TOO_COMPLEX) return folded;
+    out.push(folded);
+  }
+  return out;
+}
+
+function foldCall(n: AnyNode, consts: ConstBindings, depth: number): Folded {
+  const callee = n['callee'] as AnyNode;
+  const args = n['arguments'] as AnyNode[];
+  // String.fromCharCode(99, 111, ...) / String.fromCodePoint(...) with literal numbers.
+  if (isMember(callee, 'String', 'fromCharCode') || isMember(callee, 'String', 'fromCodePoint')) {
+    if (args.length > MAX_CANDIDATE_LENGTH) return TOO_COMPLEX;
+    let text = '';
+    for (const arg of args) {
+      if (arg.type !== 'Literal' || typeof arg['value'] !== 'number') return undefined;
+      const code = arg['value'];
+      if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) return undefined;
+      text += String.fromCodePoint(code);
+    }
+    return [text];
+  }
+  // String(x)
+  if (callee.type === 'Identifier' && callee['name'] === 'String' && args.length === 1) {
+    return fold(args[0]!, consts, depth + 1);
+  }
+  if (callee.type !== 'MemberExpression' || callee['computed'] === true) return undefined;
+  const method = (callee['property'] as AnyNode)['name'];
+  const receiver = callee['object'] as AnyNode;
+  if (method === 'concat' || method === 'toString' || method === 'valueOf' || method === 'trim') {
+    const base = fold(receiver, consts, depth + 1);
+    if (base === undefined || base === TOO_COMPLEX) return base;
+    if (method !== 'concat') return method === 'trim' ? base.map((s) => s.trim()) : base;
+    const rest = foldArgs(args, consts, depth);
+    if (rest === undefined || rest === TOO_COMPLEX) return rest;
+    return concatAll([base, ...rest]);
+  }
+  if (method === 'join' && receiver.type === 'ArrayExpression') {
+    const elements = receiver['elements'] as (AnyNode | null)[];
+    if (elements.some((e) => e === null)) return undefined;
+    const parts = foldArgs(elements as AnyNode[], consts, depth);
+    if (parts === undefined || parts === TOO_COMPLEX) return parts;
+    let separator: readonly string[] = [','];
+    if (args.length > 0) {
+      const sep = fold(args[0]!, consts, depth + 1);
+      if (sep === undefined || sep === TOO_COMPLEX) return sep;
+      separator = sep;
+    }
+    const interleaved: (readonly string[])[] = [];
+    parts.forEach((p, i) => {
+      if (i > 0) interleaved.push(separator);
+      interleaved.push(p);
+    });
+    return concatAll(interleaved);
+  }
+  return undefined;
+}
