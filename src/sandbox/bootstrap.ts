@@ -1,0 +1,383 @@
+/**
+ * The context bootstrap: script text that runs in every fresh context before tenant code.
+ *
+ * It captures the host bridge (an isolated-vm Callback placed on the global object by the worker)
+ * into its closure and deletes it from the global object; removes WebAssembly, SharedArrayBuffer,
+ * Atomics and eval; neuters the four Function constructors; defines the frozen `Component` base
+ * and the granted capability stubs; freezes every intrinsic reachable from the global object.
+ * Its completion value is one `control(op, ...)` function that only the worker holds a Reference to.
+ *
+ * What it does not defend against: bugs in V8 or isolated-vm themselves. The worker process (no
+ * environment, killed and replaced on trouble) is the boundary behind it.
+ */
+
+/** Filename of the bootstrap's frames (filtered out of component stacks). */
+export const BOOTSTRAP_FILENAME = 'sealbox:bootstrap';
+
+/** Name of the global the worker sets to the bridge Callback before running the bootstrap. */
+export const BRIDGE_GLOBAL = '__sealbox_bridge';
+
+/** Result tags of control('construct'|'call'): first character of the returned string. */
+export const TAG = Object.freeze({
+  result: 'R',
+  error: 'E',
+  refused: 'D',
+  invalid: 'V',
+  async: 'A',
+  missing: 'M',
+});
+
+// Plain script text (no template substitutions); runs in strict mode inside the isolate.
+export const BOOTSTRAP_SOURCE = String.raw`(function () {
+'use strict';
+const g = globalThis;
+const bridge = g.__sealbox_bridge;
+// Defends against tenant code calling the host bridge: it lives only in this closure from here on.
+delete g.__sealbox_bridge;
+if (typeof bridge !== 'function') throw new TypeError('sealbox bootstrap: no bridge');
+
+const ObjectC = Object, ArrayC = Array, MapC = Map, WeakSetC = WeakSet, PromiseC = Promise, ErrorC = Error;
+const TypeErrorC = TypeError, U8 = Uint8Array, StringC = String;
+const freeze = ObjectC.freeze, isFrozen = ObjectC.isFrozen, defineProperty = ObjectC.defineProperty;
+const getOwnPropertyNames = ObjectC.getOwnPropertyNames, getOwnPropertyDescriptor = ObjectC.getOwnPropertyDescriptor;
+const getPrototypeOf = ObjectC.getPrototypeOf, objectKeys = ObjectC.keys, create = ObjectC.create;
+const ownKeys = Reflect.ownKeys, apply = Reflect.apply;
+const isArray = ArrayC.isArray, isFinite = Number.isFinite;
+const jsonParse = JSON.parse, jsonStringify = JSON.stringify;
+const decodeURIComponentC = decodeURIComponent;
+const DROPPED = new MapC([['__proto__', 1], ['constructor', 1], ['prototype', 1]]);
+
+// Defends against unmetered memory and shared memory with the host: wasm memory is not counted by
+// memoryLimit, and SharedArrayBuffer/Atomics would allow shared-memory races.
+delete g.WebAssembly;
+delete g.SharedArrayBuffer;
+delete g.Atomics;
+// Defends against code generation from strings (policy bypass by building source at run time).
+delete g.eval;
+const disabled = function Function() { throw new TypeErrorC('code generation from strings is disabled in the sandbox'); };
+const fnProtos = [
+  getPrototypeOf(function () {}),
+  getPrototypeOf(async function () {}),
+  getPrototypeOf(function* () {}),
+  getPrototypeOf(async function* () {}),
+];
+for (let i = 0; i < fnProtos.length; i++) {
+  const fake = function () { throw new TypeErrorC('code generation from strings is disabled in the sandbox'); };
+  defineProperty(fake, 'prototype', { value: fnProtos[i], writable: false, enumerable: false, configurable: false });
+  // Defends against reaching the Function constructors through fn.constructor.
+  defineProperty(fnProtos[i], 'constructor', { value: i === 0 ? disabled : fake, writable: false, enumerable: false, configurable: false });
+}
+defineProperty(disabled, 'prototype', { value: fnProtos[0], writable: false, enumerable: false, configurable: false });
+defineProperty(g, 'Function', { value: disabled, writable: false, enumerable: false, configurable: false });
+
+// ---- JSON copies inside the isolate ----
+const limitErrors = new WeakSetC();
+function limit(message) { const e = new ErrorC(message); limitErrors.add(e); return e; }
+function serialize(root, maxLen, maxDepth, what) {
+  const parts = [];
+  let size = 0;
+  function put(s) {
+    size += s.length;
+    // Defends against huge results: stop before building more than the budget.
+    if (size > maxLen) throw limit(what + ' is larger than ' + maxLen + ' bytes');
+    parts[parts.length] = s;
+  }
+  function walk(v, depth, inArray) {
+    if (v !== null && typeof v === 'object') {
+      const toJSON = v.toJSON;
+      if (typeof toJSON === 'function') v = apply(toJSON, v, []);
+    }
+    switch (typeof v) {
+      case 'string': put(jsonStringify(v)); return true;
+      case 'number': put(isFinite(v) ? jsonStringify(v) : 'null'); return true;
+      case 'boolean': put(v ? 'true' : 'false'); return true;
+      case 'bigint': throw limit(what + ' contains a BigInt, which is not JSON');
+      case 'object': break;
+      default: if (inArray) { put('null'); return true; } return false;
+    }
+    if (v === null) { put('null'); return true; }
+    // Defends against cycles and stack exhaustion: depth is capped before descending.
+    if (depth >= maxDepth) throw limit(what + ' is nested deeper than ' + maxDepth);
+    if (isArray(v)) {
+      const n = v.length;
+      put('[');
+      for (let i = 0; i < n; i++) { if (i > 0) put(','); walk(v[i], depth + 1, true); }
+      put(']');
+      return true;
+    }
+    const keys = objectKeys(v);
+    put('{');
+    let first = true;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      // Defends against prototype poisoning downstream: these keys never leave the isolate.
+      if (DROPPED.has(k)) continue;
+      const item = v[k];
+      const mark = parts.length, markSize = size;
+      if (!first) put(',');
+      put(jsonStringify(k));
+      put(':');
+      if (walk(item, depth + 1, false)) first = false;
+      else { parts.length = mark; size = markSize; }
+    }
+    put('}');
+    return true;
+  }
+  if (!walk(root, 0, false)) return 'null';
+  return parts.join('');
+}
+function deepFreeze(v) {
+  if (v !== null && typeof v === 'object' && !isFrozen(v)) {
+    freeze(v);
+    const keys = objectKeys(v);
+    for (let i = 0; i < keys.length; i++) deepFreeze(v[keys[i]]);
+  }
+  return v;
+}
+function parseClean(text) {
+  return jsonParse(text, function (k, v) { return DROPPED.has(k) ? undefined : v; });
+}
+
+// ---- errors leaving the isolate ----
+const refusals = new WeakSetC();
+function describe(e) {
+  let message = 'the component threw a non-Error value';
+  let stack = '';
+  let code = '';
+  try {
+    if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+      const m = e.message;
+      if (typeof m === 'string') message = m;
+      const s = e.stack;
+      if (typeof s === 'string') stack = s;
+      if (refusals.has(e)) code = e.code;
+    } else if (typeof e === 'string') {
+      message = e;
+    } else {
+      message = 'the component threw a ' + typeof e;
+    }
+  } catch (_) {
+    message = 'the component threw an unreadable value';
+    stack = '';
+  }
+  const body = jsonStringify({ message: StringC(message).slice(0, 4096), stack: StringC(stack).slice(0, 16384), code: code });
+  if (code !== '') return 'D' + body;
+  if (limitErrors.has(e)) return 'V' + body;
+  return 'E' + body;
+}
+
+// ---- state of this context ----
+let meta = null;
+let identityParams = null;
+let instance = null;
+const methods = new MapC();
+const pending = new MapC();
+let nextRequest = 0;
+
+function capCall(cap, method, args) {
+  let text;
+  try {
+    text = serialize(args, meta.maxArgBytes, meta.maxJsonDepth, 'capability arguments');
+  } catch (e) {
+    if (!limitErrors.has(e)) return PromiseC.reject(e);
+    return PromiseC.reject(refusal('ERR_ARGS_INVALID', e.message));
+  }
+  return new PromiseC(function (resolve, reject) {
+    const id = ++nextRequest;
+    pending.set(id, { resolve: resolve, reject: reject });
+    bridge('cap', id, cap, method, text);
+  });
+}
+function makeHost(caps) {
+  const host = create(null);
+  const names = objectKeys(caps);
+  for (let i = 0; i < names.length; i++) {
+    const cap = names[i];
+    const list = caps[cap];
+    const makeStub = function (method) {
+      return function () {
+        const args = [];
+        for (let j = 0; j < arguments.length; j++) args[j] = arguments[j];
+        while (args.length > 0 && args[args.length - 1] === undefined) args.length--;
+        return capCall(cap, method, args);
+      };
+    };
+    if (list.length === 1 && list[0] === cap) {
+      host[cap] = freeze(makeStub(cap));
+    } else {
+      const obj = create(null);
+      for (let j = 0; j < list.length; j++) obj[list[j]] = freeze(makeStub(list[j]));
+      host[cap] = freeze(obj);
+    }
+  }
+  return freeze(host);
+}
+
+function decodeUtf8(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    s += (b < 16 ? '%0' : '%') + b.toString(16);
+  }
+  try { return decodeURIComponentC(s); } catch (_) { throw new TypeErrorC('artifact is not valid UTF-8'); }
+}
+
+// ---- intrinsics hardening ----
+function harden(roots) {
+  const seen = new WeakSetC();
+  const queue = roots.slice();
+  while (queue.length > 0) {
+    const o = queue.pop();
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+    seen.add(o);
+    freeze(o);
+    queue.push(getPrototypeOf(o));
+    const keys = ownKeys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const d = getOwnPropertyDescriptor(o, keys[i]);
+      if (d === undefined) continue;
+      if ('value' in d) queue.push(d.value); else { queue.push(d.get); queue.push(d.set); }
+    }
+  }
+}
+function hiddenIntrinsics() {
+  const list = fnProtos.slice();
+  list.push(function* () {}.prototype, async function* () {}.prototype);
+  list.push(getPrototypeOf(function* () {}.prototype), getPrototypeOf(async function* () {}.prototype));
+  list.push(getPrototypeOf([][Symbol.iterator]()), getPrototypeOf(new MapC()[Symbol.iterator]()));
+  list.push(getPrototypeOf(new Set()[Symbol.iterator]()), getPrototypeOf(''[Symbol.iterator]()));
+  list.push(getPrototypeOf(/a/[Symbol.matchAll]('a')), getPrototypeOf(Int8Array));
+  list.push(getPrototypeOf(getPrototypeOf([][Symbol.iterator]())));
+  list.push(getPrototypeOf(getPrototypeOf(async function* () {}.prototype)));
+  if (typeof Iterator === 'function' && typeof Iterator.from === 'function') {
+    try { list.push(getPrototypeOf(Iterator.from({ next: function () { return { done: true }; } }))); } catch (_) {}
+    try { list.push(getPrototypeOf([].values().map(function (x) { return x; }))); } catch (_) {}
+  }
+  return list;
+}
+
+function init(metaText, artifactNames, artifactBytes) {
+  if (meta !== null) throw new TypeErrorC('sealbox bootstrap: init twice');
+  const m = jsonParse(metaText);
+  const params = deepFreeze(parseClean(m.params));
+  identityParams = params;
+  const store = new MapC();
+  for (let i = 0; i < artifactNames.length; i++) store.set(artifactNames[i], artifactBytes[i]);
+  const artifacts = create(null);
+  for (let i = 0; i < artifactNames.length; i++) {
+    const name = artifactNames[i];
+    const bytes = artifactBytes[i];
+    // Defends against tenants mutating shared artifact bytes: every access returns a fresh copy.
+    defineProperty(artifacts, name, { get: function () { return new U8(bytes); }, enumerable: true, configurable: false });
+  }
+  freeze(artifacts);
+  const host = makeHost(m.caps);
+  meta = freeze({ tenant: m.tenant, identifier: m.identifier, version: m.version, maxArgBytes: m.maxArgBytes,
+    maxResultBytes: m.maxResultBytes, maxJsonDepth: m.maxJsonDepth });
+  const identity = { params: params, artifacts: artifacts, host: host, identifier: m.identifier, version: m.version, tenant: m.tenant };
+  const fields = ['params', 'artifacts', 'host', 'identifier', 'version', 'tenant'];
+  class Component {
+    constructor() {
+      for (let i = 0; i < fields.length; i++) {
+        defineProperty(this, fields[i], { value: identity[fields[i]], writable: false, enumerable: true, configurable: false });
+      }
+    }
+    artifactText(name) {
+      const bytes = store.get(StringC(name));
+      if (bytes === undefined) throw new TypeErrorC('no artifact named ' + jsonStringify(StringC(name).slice(0, 64)));
+      return decodeUtf8(bytes);
+    }
+    artifactJson(name) { return jsonParse(this.artifactText(name)); }
+  }
+  defineProperty(g, 'Component', { value: Component, writable: false, enumerable: false, configurable: false });
+  // Defends against tenant code redefining built-ins the bootstrap and other code rely on
+  // (prototype poisoning of Array, Object, Promise, JSON, Error.prepareStackTrace, ...).
+  const roots = hiddenIntrinsics();
+  const globals = ownKeys(g);
+  for (let i = 0; i < globals.length; i++) {
+    const d = getOwnPropertyDescriptor(g, globals[i]);
+    if (d !== undefined && 'value' in d && d.value !== g) roots.push(d.value);
+  }
+  roots.push(Component, identity.host, params);
+  harden(roots);
+  return 'ok';
+}
+
+function construct(Cls) {
+  try {
+    if (typeof Cls !== 'function') return 'E' + jsonStringify({ message: 'the entry is not a class', stack: '', code: '' });
+    const Base = g.Component;
+    const proto = Cls.prototype;
+    if (proto === null || typeof proto !== 'object' || !(proto instanceof Base)) {
+      return 'E' + jsonStringify({ message: 'the entry class does not extend Component', stack: '', code: '' });
+    }
+    const names = getOwnPropertyNames(proto);
+    const list = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name === 'constructor') continue;
+      const d = getOwnPropertyDescriptor(proto, name);
+      // Only own data-property functions: no getters, no inherited or private methods.
+      if (d !== undefined && 'value' in d && typeof d.value === 'function') { methods.set(name, d.value); list[list.length] = name; }
+    }
+    const ctx = freeze({ tenant: meta.tenant, identifier: meta.identifier, version: meta.version });
+    const made = new Cls(identityParams, ctx);
+    if (made === null || typeof made !== 'object') return 'E' + jsonStringify({ message: 'the constructor did not return an object', stack: '', code: '' });
+    instance = made;
+    return 'R' + jsonStringify(list);
+  } catch (e) {
+    return describe(e);
+  }
+}
+
+function finish(value) {
+  try {
+    return 'R' + serialize(value, meta.maxResultBytes, meta.maxJsonDepth, 'the result');
+  } catch (e) {
+    return describe(e);
+  }
+}
+function call(callId, method, argsText) {
+  const fn = methods.get(method);
+  if (fn === undefined || instance === null) return 'M';
+  let r;
+  try {
+    const args = parseClean(argsText);
+    r = apply(fn, instance, args);
+    if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
+      const then = r.then;
+      if (typeof then === 'function') {
+        PromiseC.resolve(r).then(
+          function (value) { bridge('done', callId, finish(value)); },
+          function (e) { bridge('done', callId, describe(e)); },
+        );
+        return 'A';
+      }
+    }
+  } catch (e) {
+    return describe(e);
+  }
+  return finish(r);
+}
+function refusal(code, message) {
+  const e = new ErrorC(message);
+  defineProperty(e, 'code', { value: code, enumerable: true });
+  refusals.add(e);
+  return e;
+}
+function settle(id, ok, text, code) {
+  const p = pending.get(id);
+  if (p === undefined) return;
+  pending.delete(id);
+  if (ok) p.resolve(text === '' ? undefined : jsonParse(text));
+  else p.reject(refusal(code, text));
+}
+
+return function control(op, a, b, c, d) {
+  if (op === 'call') return call(a, b, c);
+  if (op === 'settle') return settle(a, b, c, d);
+  if (op === 'init') return init(a, b, c);
+  if (op === 'construct') return construct(a);
+  throw new TypeErrorC('sealbox bootstrap: unknown op');
+};
+})()`;
