@@ -250,13 +250,13 @@ describe('when the module file is garbage', () => {
       () => pack(f, { ...BASE, export: 'B' }),
       'ERR_PACK_BASE_CLASS',
       'extends Array',
-      'base.js:3:23',
+      'base.js:4:23',
     );
     expectRefusal(
       () => pack(f, { ...BASE, export: 'C' }),
       'ERR_PACK_BASE_CLASS',
       'does not extend Component',
-      'base.js:4:7',
+      'base.js:5:7',
     );
   });
   it('throws ERR_PACK_SYNTAX for a file that is not UTF-8', () => {
