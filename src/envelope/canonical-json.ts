@@ -4,6 +4,7 @@
  */
 import canonicalizePackage from 'canonicalize';
 import { EnvelopeError } from '../errors.ts';
+import { guard } from './guard.ts';
 import { DEFAULT_ENVELOPE_LIMITS, scanJson } from './limits.ts';
 
 const encoder = new TextEncoder();
@@ -96,8 +97,19 @@ export function assertPlainJson(value: unknown, root = '$', maxDepth = 10_000): 
  * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 export function canonicalize(value: unknown): string {
-  assertPlainJson(value);
-  return canonicalizeTrusted(value);
+  return guard(
+    () => {
+      assertPlainJson(value);
+      return canonicalizeTrusted(value);
+    },
+    (cause) =>
+      new EnvelopeError(
+        'ERR_JSON_INVALID',
+        '$: value could not be read as plain JSON',
+        { path: '$' },
+        { cause },
+      ),
+  );
 }
 
 /** Canonical JSON of a value already known to be plain JSON (e.g. straight from JSON.parse). */

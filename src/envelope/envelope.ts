@@ -4,6 +4,7 @@
  */
 import { EnvelopeError } from '../errors.ts';
 import { decodeBase64Strict } from './base64.ts';
+import { guard } from './guard.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
 import { PAYLOAD_TYPE, type Envelope, type Signature } from './types.ts';
 
@@ -114,6 +115,17 @@ function toJsonValue(input: string | Uint8Array, limits: EnvelopeLimits): unknow
  * @throws EnvelopeError ERR_INPUT_TOO_LARGE, ERR_ENVELOPE_MALFORMED, ERR_PAYLOAD_TYPE, ERR_TOO_MANY_SIGNATURES
  */
 export function decodeEnvelope(
+  input: string | Uint8Array | object,
+  limits?: Partial<EnvelopeLimits>,
+): DecodedEnvelope {
+  return guard(
+    () => decodeUnguarded(input, limits),
+    (cause) =>
+      new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'envelope could not be read as plain data', {}, { cause }),
+  );
+}
+
+function decodeUnguarded(
   input: string | Uint8Array | object,
   limits?: Partial<EnvelopeLimits>,
 ): DecodedEnvelope {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import canonicalizePackage from 'canonicalize';
 import { EnvelopeError } from '../errors.ts';
 import { decodeBase64Strict } from './base64.ts';
+import { guard } from './guard.ts';
 import { assertPlainJson, canonicalBytes } from './canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
 import { STATEMENT_TYPE, type Artifact, type JsonValue, type Statement } from './types.ts';
@@ -266,6 +267,14 @@ function limitsOf(limits: Partial<EnvelopeLimits> | undefined): EnvelopeLimits {
  *   ERR_STATEMENT_INVALID (names the field), ERR_DIGEST_MISMATCH, ERR_INPUT_TOO_LARGE
  */
 export function parseStatement(payload: Uint8Array, limits?: Partial<EnvelopeLimits>): Statement {
+  return guard(
+    () => parseUnguarded(payload, limits),
+    (cause) =>
+      new EnvelopeError('ERR_STATEMENT_INVALID', 'statement could not be read', { field: '' }, { cause }),
+  );
+}
+
+function parseUnguarded(payload: Uint8Array, limits?: Partial<EnvelopeLimits>): Statement {
   const lim = limitsOf(limits);
   if (!(payload instanceof Uint8Array)) invalid('', `expected payload bytes, got ${kind(payload)}`);
   if (payload.length > lim.maxEnvelopeBytes) {
@@ -318,6 +327,19 @@ export function statementDigest(payload: Uint8Array): string {
  * @throws EnvelopeError ERR_JSON_INVALID, ERR_STATEMENT_INVALID, ERR_DIGEST_MISMATCH, ERR_INPUT_TOO_LARGE
  */
 export function buildStatementPayload(statement: Statement, limits?: Partial<EnvelopeLimits>): Uint8Array {
+  return guard(
+    () => buildUnguarded(statement, limits),
+    (cause) =>
+      new EnvelopeError(
+        'ERR_JSON_INVALID',
+        'statement could not be read as plain data',
+        { path: 'statement' },
+        { cause },
+      ),
+  );
+}
+
+function buildUnguarded(statement: Statement, limits?: Partial<EnvelopeLimits>): Uint8Array {
   if (statement === null || typeof statement !== 'object' || Array.isArray(statement)) {
     invalid('', `expected a statement object, got ${kind(statement)}`);
   }

@@ -10,6 +10,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import canonicalizePackage from 'canonicalize';
 import { ConfigError, TrustError, UsageError } from '../errors.ts';
 import { decodeBase64Strict } from '../envelope/base64.ts';
+import { guard } from '../envelope/guard.ts';
 import { scanJson } from '../envelope/limits.ts';
 import { NAME_PATTERN, parseRfc3339 } from '../envelope/statement.ts';
 import { isSmallOrderOrInvalidPublicKey } from './ed25519.ts';
@@ -257,6 +258,20 @@ export class Keyring {
    * @throws ConfigError ERR_KEYRING_INVALID (naming the entry index and field), ERR_KEY_WEAK
    */
   static parse(input: string | object, source = 'keyring'): Keyring {
+    const name = String(source);
+    return guard(
+      () => Keyring.#parseUnguarded(input, name),
+      (cause) =>
+        new ConfigError(
+          'ERR_KEYRING_INVALID',
+          `${name}: keyring could not be read`,
+          { source: name, where: '$' },
+          { cause },
+        ),
+    );
+  }
+
+  static #parseUnguarded(input: string | object, source: string): Keyring {
     let value: unknown = input;
     if (typeof input === 'string') {
       if (input.length > MAX_KEYRING_CHARS) fail(source, '$', `larger than ${MAX_KEYRING_CHARS} characters`);
@@ -330,7 +345,17 @@ export class Keyring {
    * @throws ConfigError ERR_KEYRING_INVALID (invalid entry, or the key is already present), ERR_KEY_WEAK
    */
   withKey(entry: KeyringEntry): Keyring {
-    const r = resolveEntry(entry, 'keyring', `keys[${this.entries.length}]`);
+    const where = `keys[${this.entries.length}]`;
+    const r = guard(
+      () => resolveEntry(entry, 'keyring', where),
+      (cause) =>
+        new ConfigError(
+          'ERR_KEYRING_INVALID',
+          `keyring: ${where}: entry could not be read`,
+          { where },
+          { cause },
+        ),
+    );
     if (this.#byId.has(r.entry.keyid))
       fail('keyring', 'keyid', `key ${r.entry.keyid} is already in the keyring`);
     return new Keyring(this.version + 1, [...this.#byId.values(), r]);

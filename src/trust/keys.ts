@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
 import { decodeBase64Strict, encodeBase64 } from '../envelope/base64.ts';
+import { guard } from '../envelope/guard.ts';
 import { isSmallOrderOrInvalidPublicKey, publicKeyOf, randomSeed } from './ed25519.ts';
 
 /** The `type` of a private key file. */
@@ -98,6 +99,13 @@ function exactKeys(
  * @throws ConfigError ERR_PRIVATE_KEY_INVALID (malformed, wrong type, wrong length, keyid mismatch)
  */
 export function parsePrivateKey(text: string): KeyPair {
+  return guard(
+    () => parsePrivateUnguarded(text),
+    (cause) => new ConfigError('ERR_PRIVATE_KEY_INVALID', 'private key could not be read', {}, { cause }),
+  );
+}
+
+function parsePrivateUnguarded(text: string): KeyPair {
   const fail = (message: string): never => {
     throw new ConfigError('ERR_PRIVATE_KEY_INVALID', message);
   };
@@ -128,6 +136,13 @@ export function parsePrivateKey(text: string): KeyPair {
  * @throws ConfigError ERR_PUBLIC_KEY_INVALID (malformed, keyid mismatch), ERR_KEY_WEAK (invalid or small-order point)
  */
 export function parsePublicKeyFile(text: string): PublicKeyFile {
+  return guard(
+    () => parsePublicUnguarded(text),
+    (cause) => new ConfigError('ERR_PUBLIC_KEY_INVALID', 'public key could not be read', {}, { cause }),
+  );
+}
+
+function parsePublicUnguarded(text: string): PublicKeyFile {
   const fail = (message: string): never => {
     throw new ConfigError('ERR_PUBLIC_KEY_INVALID', message);
   };

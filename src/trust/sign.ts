@@ -1,6 +1,7 @@
 /** Signing: canonical statement payload, DSSE PAE, one Ed25519 signature per distinct key. */
 import { ConfigError, EnvelopeError } from '../errors.ts';
 import { encodeBase64 } from '../envelope/base64.ts';
+import { guard } from '../envelope/guard.ts';
 import { pae } from '../envelope/pae.ts';
 import { buildStatementPayload } from '../envelope/statement.ts';
 import {
@@ -37,6 +38,14 @@ function checkKeyPair(pair: unknown, index: number): KeyPair {
  * @example const envelope = signEnvelope(statement, generateKeyPair());
  */
 export function signEnvelope(statement: Statement, keys: KeyPair | readonly KeyPair[]): Envelope {
+  return guard(
+    () => signUnguarded(statement, keys),
+    (cause) =>
+      new ConfigError('ERR_PRIVATE_KEY_INVALID', 'signEnvelope: keys could not be read', {}, { cause }),
+  );
+}
+
+function signUnguarded(statement: Statement, keys: KeyPair | readonly KeyPair[]): Envelope {
   const list = Array.isArray(keys) ? (keys as readonly KeyPair[]) : [keys as KeyPair];
   if (list.length === 0)
     throw new ConfigError('ERR_PRIVATE_KEY_INVALID', 'signEnvelope: expected at least one key');

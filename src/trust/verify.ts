@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, TrustError, type ErrorCode } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope } from '../envelope/envelope.ts';
+import { guard } from '../envelope/guard.ts';
 import { resolveLimits, type EnvelopeLimits } from '../envelope/limits.ts';
 import { pae } from '../envelope/pae.ts';
 import { parseRfc3339, parseStatement, statementDigest } from '../envelope/statement.ts';
@@ -302,7 +303,11 @@ export function verifyEnvelope(
   keyring: Keyring,
   options?: VerifyOptions,
 ): VerifiedEnvelope {
-  const o = resolveOptions(options);
+  const o = guard(
+    () => resolveOptions(options),
+    (cause) =>
+      new ConfigError('ERR_CONFIG_INVALID', 'verifyEnvelope: options could not be read', {}, { cause }),
+  );
   if (!(keyring instanceof Keyring)) badOption('keyring must be a Keyring');
   if (input === null || (typeof input !== 'string' && typeof input !== 'object')) {
     // Let decodeEnvelope produce the typed refusal for the wrong type.

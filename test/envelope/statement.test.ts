@@ -119,7 +119,9 @@ describe('when the statement breaks the closed schema', () => {
       [name]: { sha256: sha(data), size: 1, mediaType: 'text/plain', data: encodeBase64(data) },
     };
     // JSON.parse makes `__proto__` an own key, as a hostile payload would.
-    const value = JSON.parse(JSON.stringify({ ...makeStatement(), artifacts: JSON.parse(JSON.stringify(artifacts)) as object })) as object;
+    const value = JSON.parse(
+      JSON.stringify({ ...makeStatement(), artifacts: JSON.parse(JSON.stringify(artifacts)) as object }),
+    ) as object;
     expect(failure(() => parseStatement(canonicalBytes(value)))?.code).toBe('ERR_STATEMENT_INVALID');
   });
 
