@@ -2,6 +2,9 @@
  * The table of `sealbox` commands. Each command lives in src/cli/commands/<name>.ts; add it here.
  */
 import type { Command } from './context.ts';
+import { checkCommand } from './commands/check.ts';
+import { policySuggestCommand } from './commands/policy-suggest.ts';
+import { policyValidateCommand } from './commands/policy-validate.ts';
 
 /** Every command, in the order `sealbox --help` lists them. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [checkCommand, policyValidateCommand, policySuggestCommand];

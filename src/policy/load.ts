@@ -161,6 +161,10 @@ class LoadedPolicySet implements PolicySet {
     return effective;
   }
 
+  base(): EffectivePolicy {
+    return buildEffective(this.#loaded.base, undefined, '');
+  }
+
   reload(): ReloadResult {
     let next: Loaded;
     try {

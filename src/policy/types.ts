@@ -75,6 +75,8 @@ export interface PolicySet {
    * @throws UsageError `ERR_USAGE` when `tenant` is not a valid tenant name.
    */
   forTenant(tenant: string): EffectivePolicy;
+  /** The base policy without any overlay (`tenant` is ''), e.g. for `sealbox check` without --tenant. */
+  base(): EffectivePolicy;
   /** Re-reads the files; a bad file keeps the last good policy and says why. */
   reload(): ReloadResult;
   /** Watches the files (fs.watch, debounced) and reloads on change; returns `stop`. */
