@@ -49,6 +49,74 @@ const NON_CHILD_KEYS = new Set([
   'operator',
 ]);
 
+/** Child keys of the ESTree node types acorn produces for ES2024 scripts, in source order. */
+const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
+  ['Program', ['body']],
+  ['Identifier', []],
+  ['PrivateIdentifier', []],
+  ['Literal', []],
+  ['ThisExpression', []],
+  ['Super', []],
+  ['EmptyStatement', []],
+  ['DebuggerStatement', []],
+  ['TemplateElement', []],
+  ['ExpressionStatement', ['expression']],
+  ['BlockStatement', ['body']],
+  ['StaticBlock', ['body']],
+  ['ReturnStatement', ['argument']],
+  ['ThrowStatement', ['argument']],
+  ['LabeledStatement', ['label', 'body']],
+  ['BreakStatement', ['label']],
+  ['ContinueStatement', ['label']],
+  ['IfStatement', ['test', 'consequent', 'alternate']],
+  ['SwitchStatement', ['discriminant', 'cases']],
+  ['SwitchCase', ['test', 'consequent']],
+  ['TryStatement', ['block', 'handler', 'finalizer']],
+  ['CatchClause', ['param', 'body']],
+  ['WhileStatement', ['test', 'body']],
+  ['DoWhileStatement', ['body', 'test']],
+  ['ForStatement', ['init', 'test', 'update', 'body']],
+  ['ForInStatement', ['left', 'right', 'body']],
+  ['ForOfStatement', ['left', 'right', 'body']],
+  ['WithStatement', ['object', 'body']],
+  ['FunctionDeclaration', ['id', 'params', 'body']],
+  ['FunctionExpression', ['id', 'params', 'body']],
+  ['ArrowFunctionExpression', ['params', 'body']],
+  ['VariableDeclaration', ['declarations']],
+  ['VariableDeclarator', ['id', 'init']],
+  ['ClassDeclaration', ['id', 'superClass', 'body']],
+  ['ClassExpression', ['id', 'superClass', 'body']],
+  ['ClassBody', ['body']],
+  ['MethodDefinition', ['key', 'value']],
+  ['PropertyDefinition', ['key', 'value']],
+  ['ArrayExpression', ['elements']],
+  ['ObjectExpression', ['properties']],
+  ['Property', ['key', 'value']],
+  ['UnaryExpression', ['argument']],
+  ['UpdateExpression', ['argument']],
+  ['BinaryExpression', ['left', 'right']],
+  ['LogicalExpression', ['left', 'right']],
+  ['AssignmentExpression', ['left', 'right']],
+  ['MemberExpression', ['object', 'property']],
+  ['ChainExpression', ['expression']],
+  ['ConditionalExpression', ['test', 'consequent', 'alternate']],
+  ['CallExpression', ['callee', 'arguments']],
+  ['NewExpression', ['callee', 'arguments']],
+  ['SequenceExpression', ['expressions']],
+  ['YieldExpression', ['argument']],
+  ['AwaitExpression', ['argument']],
+  ['TemplateLiteral', ['quasis', 'expressions']],
+  ['TaggedTemplateExpression', ['tag', 'quasi']],
+  ['ObjectPattern', ['properties']],
+  ['ArrayPattern', ['elements']],
+  ['RestElement', ['argument']],
+  ['AssignmentPattern', ['left', 'right']],
+  ['SpreadElement', ['argument']],
+  ['MetaProperty', ['meta', 'property']],
+  ['ImportExpression', ['source', 'options']],
+  ['ParenthesizedExpression', ['expression']],
+]);
+
 function parseOptions(onComment: Options['onComment']): Options {
   // The same options as src/component/parse.ts (the goal the sandbox compiles), plus comments.
   return {
@@ -433,12 +501,12 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         break;
     }
 
-    // Children, pushed in reverse so they pop in source order.
+    // Children, pushed in reverse so they pop in source order. Known node types use a fixed key
+    // table (fast); any other type falls back to every own key (fail closed: nothing is skipped).
     const childDepth = d + 1;
-    const keys = Object.keys(node);
+    const keys = CHILD_KEYS.get(type) ?? Object.keys(node).filter((key) => !NON_CHILD_KEYS.has(key));
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k]!;
-      if (NON_CHILD_KEYS.has(key)) continue;
       const value = node[key];
       if (value === null || typeof value !== 'object') continue;
       if (Array.isArray(value)) {
