@@ -158,7 +158,10 @@ describe('when sealbox policy suggest runs', () => {
 
   it('lists host names that do not exist in the sandbox', async () => {
     const r = await run('policy', 'suggest', 'bad.js', '--json');
-    expect(JSON.parse(r.stdout)).toMatchObject({ unavailable: ['process'], globals: ['Component', 'process.env'] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      unavailable: ['process'],
+      globals: ['Component', 'process.env'],
+    });
   });
 
   it('reads an envelope and adds its requires', async () => {
