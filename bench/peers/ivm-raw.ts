@@ -19,13 +19,12 @@ export interface IvmRawOptions {
 export function createIvmRawEngine(options: IvmRawOptions = {}): Engine {
   const memoryLimit = options.memoryLimitMb ?? 128;
   const timeout = options.timeoutMs ?? 60_000;
-  const live = new Set<ivm.Isolate>();
+  const live = new Set<LoadedComponent>();
   return {
     name: 'ivm-raw',
     prepare: preparePlain,
     async load({ component, tenant }: PreparedComponent): Promise<LoadedComponent> {
       const isolate = new ivm.Isolate({ memoryLimit });
-      live.add(isolate);
       const context = await isolate.createContext();
       const script = await isolate.compileScript(
         `${GUEST_SHIM}\n${component.source}\n;globalThis.__boot = ${guestBootSource(component.entry)};`,
@@ -43,7 +42,7 @@ export function createIvmRawEngine(options: IvmRawOptions = {}): Engine {
         { arguments: { copy: true }, result: { reference: true }, timeout },
       )) as ivm.Reference;
       boot.release();
-      return {
+      const loaded: LoadedComponent = {
         async call(method: string, ...args: Json[]): Promise<Json> {
           const text: unknown = await call.apply(undefined, [method, JSON.stringify(args)], {
             arguments: { copy: true },
@@ -53,16 +52,19 @@ export function createIvmRawEngine(options: IvmRawOptions = {}): Engine {
           return parseResult(text);
         },
         async dispose(): Promise<void> {
+          // Release handles before the isolate: disposing an isolate under live handles and
+          // exiting has crashed the process here (SIGSEGV at exit).
+          if (!live.delete(loaded)) return;
           call.release();
           context.release();
           if (!isolate.isDisposed) isolate.dispose();
-          live.delete(isolate);
         },
       };
+      live.add(loaded);
+      return loaded;
     },
     async close(): Promise<void> {
-      for (const isolate of live) if (!isolate.isDisposed) isolate.dispose();
-      live.clear();
+      for (const loaded of [...live]) await loaded.dispose();
     },
   };
 }

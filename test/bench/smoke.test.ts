@@ -13,7 +13,7 @@ import { coldComponentSource } from '../../bench/workloads/cold-component.ts';
 import { generateCorpus } from '../../bench/workloads/corpus.ts';
 
 const PEERS = ['ivm-raw', 'node-vm', 'quickjs', 'ses'] as const;
-const EXPECTED = PEERS;
+const EXPECTED = ['sealbox', ...PEERS] as const;
 
 let comparison: Comparison;
 
@@ -79,6 +79,14 @@ describe('when the comparison runs with tiny sizes', () => {
 
   it('reports the floor: a raw Ed25519 verify time', () => {
     expect(positive(comparison.rawVerifyMs)).toBe(true);
+  });
+
+  it('reports sealbox warm load and the time of each cold-load stage', () => {
+    const extras = comparison.sealbox!;
+    expect(positive(extras.warmLoadMs)).toBe(true);
+    for (const stage of [extras.stages.verify, extras.stages.policy, extras.stages.sandbox]) {
+      expect(Number.isFinite(stage) && stage >= 0).toBe(true);
+    }
   });
 });
 

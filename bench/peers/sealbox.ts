@@ -1,0 +1,145 @@
+/**
+ * sealbox itself, through its public pipeline: `createLoader` (size limits, envelope, Ed25519
+ * verify against the keyring, statement, rollback, AST policy, worker ▸ isolate ▸ context) and
+ * `component.call`. `prepare` packs and signs outside the clock: a cold load starts with a signed
+ * envelope in hand, as on a real node.
+ */
+import { encodeBase64 } from '../../src/envelope/base64.ts';
+import { encodeEnvelope } from '../../src/envelope/envelope.ts';
+import { sha256Hex } from '../../src/envelope/statement.ts';
+import { STATEMENT_TYPE } from '../../src/envelope/types.ts';
+import type { Statement } from '../../src/envelope/types.ts';
+import { createLoader } from '../../src/loader.ts';
+import type { DecisionEvent, Loader } from '../../src/loader.ts';
+import { Keyring } from '../../src/trust/keyring.ts';
+import { generateKeyPair } from '../../src/trust/keys.ts';
+import { signEnvelope } from '../../src/trust/sign.ts';
+import { median } from '../harness.ts';
+import { ECHO_COMPONENT } from '../workloads/echo.ts';
+import type {
+  Engine,
+  Json,
+  LoadedComponent,
+  PreparedComponent,
+  SealboxExtras,
+  WorkloadComponent,
+} from './engine.ts';
+import type { FactoryOptions } from './factory.ts';
+import type { Sizes } from './measure.ts';
+
+/** The sealbox engine, with the decision events of its loads for the stage breakdown. */
+export interface SealboxEngine extends Engine {
+  readonly decisions: readonly DecisionEvent[];
+  /** The loader under test (for the warm-load figure). */
+  readonly loader: Loader;
+}
+
+function statementFor(component: WorkloadComponent, tenant: string): Statement {
+  const encoder = new TextEncoder();
+  const artifacts: Record<string, Statement['artifacts'][string]> = {};
+  for (const [name, text] of Object.entries(component.artifacts)) {
+    const bytes = encoder.encode(text);
+    artifacts[name] = {
+      sha256: sha256Hex(bytes),
+      size: bytes.length,
+      mediaType: 'text/plain',
+      data: encodeBase64(bytes),
+    };
+  }
+  return {
+    _type: STATEMENT_TYPE,
+    tenant,
+    identifier: component.entry.toLowerCase(),
+    version: 1,
+    entry: component.entry,
+    source: component.source,
+    sourceSha256: sha256Hex(component.source),
+    params: component.params,
+    artifacts,
+    requires: [],
+    repr: `${component.entry} (benchmark workload)`,
+    issuedAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    packer: { name: 'sealbox-bench', version: '1' },
+  };
+}
+
+/**
+ * Creates the sealbox engine: one signing key, a keyring trusting it for every tenant the bench
+ * prepares, the shipped default policy, the default worker pool (2).
+ */
+export function createSealboxEngine(options: FactoryOptions): SealboxEngine {
+  const key = generateKeyPair();
+  const tenants = new Set<string>();
+  const decisions: DecisionEvent[] = [];
+  const keyringFor = () =>
+    Keyring.parse({
+      version: tenants.size + 1,
+      keys: [
+        {
+          keyid: key.keyid,
+          publicKey: encodeBase64(key.publicKey),
+          tenants: [...tenants],
+          identifiers: ['*'],
+          status: 'active',
+        },
+      ],
+    });
+  tenants.add('bench');
+  const loader = createLoader({
+    keyring: keyringFor(),
+    ...(options.quick ? { workers: 1 } : {}),
+    onDecision: (event) => decisions.push(event),
+  });
+  return {
+    name: 'sealbox',
+    decisions,
+    loader,
+    async prepare(component: WorkloadComponent, tenant: string): Promise<PreparedComponent> {
+      if (!tenants.has(tenant)) {
+        tenants.add(tenant);
+        loader.setKeyring(keyringFor());
+      }
+      return {
+        component,
+        tenant,
+        payload: encodeEnvelope(signEnvelope(statementFor(component, tenant), key)),
+      };
+    },
+    async load(prepared: PreparedComponent): Promise<LoadedComponent> {
+      const loaded = await loader.load(prepared.payload as string, { tenant: prepared.tenant });
+      return {
+        call: async (method: string, ...args: Json[]) => (await loaded.call(method, ...args)) as Json,
+        dispose: () => loaded.dispose(),
+      };
+    },
+    close: () => loader.close(),
+  };
+}
+
+/**
+ * sealbox-only figures, taken after {@link measureEngine} on the same engine: the warm load
+ * (cached digest, tenant resident) and the median time per pipeline stage of the cold loads.
+ */
+export async function measureSealboxExtras(engine: Engine, sizes: Sizes): Promise<SealboxExtras> {
+  const sealbox = engine as SealboxEngine;
+  const cold = sealbox.decisions.filter((event) => event.tenant.startsWith('cold-') && !event.cached.verify);
+  const stages = {
+    verify: median(cold.map((event) => event.stages.verify)),
+    policy: median(cold.map((event) => event.stages.policy)),
+    sandbox: median(cold.map((event) => event.stages.sandbox)),
+  };
+  const prepared = await sealbox.prepare(ECHO_COMPONENT, 'warm-load');
+  const resident = await sealbox.load(prepared);
+  await resident.call('echo', 1);
+  const times: number[] = [];
+  const runs = Math.max(5, sizes.coldRuns * 3);
+  for (let i = 0; i < runs + 3; i++) {
+    const start = performance.now();
+    const again = await sealbox.load(prepared);
+    const elapsed = performance.now() - start;
+    await again.dispose();
+    if (i >= 3) times.push(elapsed);
+  }
+  await resident.dispose();
+  return { warmLoadMs: median(times), stages };
+}
