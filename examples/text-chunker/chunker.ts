@@ -29,7 +29,7 @@ function boundaryBefore(text: string, limit: number, floor: number): number {
 
 export class TextChunker extends Component<ChunkerParams> {
   chunk(text: string): Chunk[] {
-    const { maxChars, overlap } = this.params;
+    const { maxChars = 200, overlap = 40 } = this.params;
     const chunks: Chunk[] = [];
     let start = 0;
     while (start < text.length) {
@@ -38,7 +38,10 @@ export class TextChunker extends Component<ChunkerParams> {
       const piece = text.slice(start, end).trim();
       if (piece) chunks.push({ index: chunks.length, start, end, text: piece });
       if (end >= text.length) break;
-      start = Math.max(end - overlap, start + 1);
+      // Step back by `overlap`, then forward to the start of a word so no chunk begins mid-word.
+      let next = Math.max(end - overlap, start + 1);
+      while (next < end && !/\s/.test(text[next - 1]!)) next++;
+      start = next;
     }
     return chunks;
   }

@@ -3,6 +3,7 @@
  */
 import type { Command } from './context.ts';
 import { checkCommand } from './commands/check.ts';
+import { demoCommand } from './commands/demo.ts';
 import { diffCommand } from './commands/diff.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { keygenCommand } from './commands/keygen.ts';
@@ -11,6 +12,7 @@ import { keyringRevokeCommand } from './commands/keyring-revoke.ts';
 import { packCommand } from './commands/pack.ts';
 import { policySuggestCommand } from './commands/policy-suggest.ts';
 import { policyValidateCommand } from './commands/policy-validate.ts';
+import { runCommand } from './commands/run.ts';
 import { signCommand } from './commands/sign.ts';
 import { verifyCommand } from './commands/verify.ts';
 
@@ -27,4 +29,6 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   policyValidateCommand,
   policySuggestCommand,
+  runCommand,
+  demoCommand,
 ];

@@ -46,6 +46,8 @@ export interface VerifiedEnvelope {
   /** keyids of the distinct valid, in-scope keys that counted */
   readonly signers: readonly string[];
   readonly keyringRevision: string;
+  /** true when signatures and schema were served from the verify cache (time, scope and rollback were re-checked) */
+  readonly cached: boolean;
 }
 
 const OPTION_KEYS = new Set([
@@ -323,6 +325,7 @@ export function verifyEnvelope(
     }
     result = o.cache.get(key!);
   }
+  const cached = result !== undefined;
   if (result === undefined) {
     result = decodeAndVerify(input, keyring, o.limits);
     if (o.cache !== undefined) o.cache.set(key!, result);
@@ -344,5 +347,6 @@ export function verifyEnvelope(
     digest: result.digest,
     signers: Object.freeze(signers),
     keyringRevision: keyring.revision,
+    cached,
   });
 }

@@ -1,0 +1,416 @@
+/**
+ * The load pipeline a multi-tenant node imports: one fixed sequence of small steps, each failing
+ * closed with a typed error, nothing later running after a failure (DESIGN.md "Data flow"):
+ *
+ *   1 size limit, parse envelope      (envelope layer, inside verifyEnvelope)
+ *   2 signatures against the keyring  (trust layer: scope, validity, threshold)
+ *   3 statement: closed schema, hashes, tenant, expiry, rollback
+ *   4 AST policy + capability grant   (policy layer)
+ *   5 sandbox: worker ▸ isolate ▸ context, instantiate   (sandbox layer)
+ *
+ * Every load, accepted or refused, is reported as exactly one decision event.
+ */
+import { statSync } from 'node:fs';
+import { decodeBase64Strict } from './envelope/base64.ts';
+import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
+import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
+import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
+import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import type { HostCapability } from './sandbox/capabilities.ts';
+import type { KvStore } from './sandbox/kv-store.ts';
+import {
+  createSupervisor,
+  type LogEntry,
+  type SandboxedComponent,
+  type Supervisor,
+} from './sandbox/supervisor.ts';
+import { Keyring } from './trust/keyring.ts';
+import { MemoryRollbackStore, SqliteRollbackStore, type RollbackStore } from './trust/rollback.ts';
+import { verifyEnvelope, type VerifiedEnvelope } from './trust/verify.ts';
+
+/** Time spent per stage of one load, in milliseconds. */
+export interface StageTimes {
+  verify: number;
+  policy: number;
+  sandbox: number;
+}
+
+/**
+ * One load decision. Never contains source text, params, artifacts or secrets: it is safe to
+ * ship to a log pipeline.
+ */
+export interface DecisionEvent {
+  /** RFC 3339 time the load started. */
+  readonly time: string;
+  readonly tenant: string;
+  /** `loaded`, `audited` (audit mode let violations through) or `refused`. */
+  readonly result: 'loaded' | 'audited' | 'refused';
+  readonly identifier?: string;
+  readonly version?: number;
+  readonly digest?: string;
+  /** keyids whose signatures counted */
+  readonly signers?: readonly string[];
+  readonly keyringRevision?: string;
+  readonly policyRevision?: number;
+  readonly policyMode?: 'enforce' | 'audit';
+  /** error code when refused */
+  readonly code?: ErrorCode;
+  /** violated rule ids (refused, or let through in audit mode) */
+  readonly rules?: readonly string[];
+  /** which steps were served from the verified-and-checked cache */
+  readonly cached: { readonly verify: boolean; readonly policy: boolean };
+  readonly stages: Readonly<StageTimes>;
+}
+
+/** Options of {@link createLoader}; every knob defaults to the safe choice. */
+export interface LoaderOptions {
+  /** The keyring, or the path of a keyring file (re-read when the file changes; a broken file refuses loads). */
+  readonly keyring: Keyring | string;
+  /** A loaded policy set, a policy file or folder, or (default) the shipped policies/default.yaml. */
+  readonly policy?: PolicySet | string;
+  /** Custom host capabilities, granted per tenant by policy. */
+  readonly capabilities?: readonly HostCapability[];
+  /** Worker processes in the sandbox pool (default 2). */
+  readonly workers?: number;
+  /** Rollback state: a store, a node:sqlite file path, or (default) in memory for this loader's life. */
+  readonly rollback?: RollbackStore | string;
+  /** kv capability store (default: in memory). */
+  readonly kv?: KvStore;
+  /** Receives components' `host.log` calls. Default: dropped. */
+  readonly logger?: (entry: LogEntry) => void;
+  /** Receives one event per load. */
+  readonly onDecision?: (event: DecisionEvent) => void;
+  /** Largest envelope accepted, bytes (default: the envelope layer's limit, 32 MiB). */
+  readonly maxEnvelopeBytes?: number;
+  /** Clock, for tests. */
+  readonly now?: () => Date;
+}
+
+/** A component loaded into the sandbox: call its methods, dispose it when done. */
+export interface LoadedComponent {
+  readonly tenant: string;
+  readonly identifier: string;
+  readonly version: number;
+  readonly digest: string;
+  /** Own public methods of the entry class. */
+  readonly methods: readonly string[];
+  /**
+   * Calls `method` with JSON arguments; resolves to its JSON result.
+   * @throws SandboxError ERR_TIMEOUT, ERR_MEMORY_LIMIT, ERR_SANDBOX_CRASHED, ERR_METHOD_NOT_FOUND, ...
+   * @throws ComponentError ERR_COMPONENT_THREW when the component's code throws
+   */
+  call(method: string, ...args: JsonValue[]): Promise<JsonValue>;
+  /** Releases the component's context. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** The node-side entry point. */
+export interface Loader {
+  /**
+   * Verifies, checks and instantiates an envelope as `tenant`.
+   * @throws EnvelopeError malformed input (ERR_ENVELOPE_MALFORMED, ERR_INPUT_TOO_LARGE, ...)
+   * @throws TrustError ERR_SIGNATURE_INVALID, ERR_KEY_*, ERR_ROLLBACK, ERR_TENANT_MISMATCH, ...
+   * @throws PolicyError ERR_POLICY_VIOLATION, ERR_CAPABILITY_NOT_GRANTED
+   * @throws SandboxError ERR_INSTANTIATE, ERR_TIMEOUT, ...
+   */
+  load(
+    envelope: string | Uint8Array | Envelope | object,
+    options: { readonly tenant: string },
+  ): Promise<LoadedComponent>;
+  /** Re-reads the policy files; a bad file keeps the last good policy (see PolicySet.reload). */
+  reloadPolicy(): ReturnType<PolicySet['reload']>;
+  /** Replaces the keyring (e.g. after a revocation); takes effect on the next load. */
+  setKeyring(keyring: Keyring): void;
+  /** The policy set in force. */
+  readonly policy: PolicySet;
+  /** Disposes every component, stops every worker, closes stores the loader opened. */
+  close(): Promise<void>;
+}
+
+interface CheckedEntry {
+  readonly result: CheckResult;
+}
+
+/** Bounded cache of AST checks, keyed by digest + tenant + policy revision. */
+const MAX_CHECK_CACHE = 1024;
+
+function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 1000) / 1000;
+}
+
+function decodeArtifacts(statement: Statement): Record<string, Uint8Array> {
+  const artifacts: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>;
+  for (const [name, artifact] of Object.entries(statement.artifacts)) {
+    artifacts[name] = decodeBase64Strict(artifact.data, `artifacts.${name}.data`);
+  }
+  return artifacts;
+}
+
+function assertTenantName(tenant: unknown): asserts tenant is string {
+  // Defends against a caller passing a non-string tenant that later becomes a file name or kv
+  // namespace: only the statement-tenant syntax is accepted.
+  if (typeof tenant !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(tenant)) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `load: tenant must match [a-z0-9][a-z0-9._-]{0,63}, got ${JSON.stringify(String(tenant)).slice(0, 80)}`,
+    );
+  }
+}
+
+class KeyringSource {
+  #keyring: Keyring;
+  #path: string | undefined;
+  #stamp = '';
+
+  constructor(keyring: Keyring | string) {
+    if (typeof keyring === 'string') {
+      this.#path = keyring;
+      this.#keyring = Keyring.load(keyring);
+      this.#stamp = this.#fileStamp();
+    } else if (keyring instanceof Keyring) {
+      this.#keyring = keyring;
+    } else {
+      throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: keyring must be a Keyring or a file path');
+    }
+  }
+
+  #fileStamp(): string {
+    const stat = statSync(this.#path!, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  }
+
+  /** The current keyring; re-reads the file when it changed. A broken file throws (fail closed). */
+  current(): Keyring {
+    if (this.#path !== undefined) {
+      let stamp: string;
+      try {
+        stamp = this.#fileStamp();
+      } catch (error) {
+        throw new ConfigError(
+          'ERR_KEYRING_INVALID',
+          `keyring file ${this.#path} cannot be read`,
+          {},
+          { cause: error },
+        );
+      }
+      if (stamp !== this.#stamp) {
+        // Defends against a revoked key staying trusted: a changed file is re-read before this
+        // load, and if it no longer parses every load is refused until it is fixed.
+        this.#keyring = Keyring.load(this.#path);
+        this.#stamp = stamp;
+      }
+    }
+    return this.#keyring;
+  }
+
+  set(keyring: Keyring): void {
+    this.#keyring = keyring;
+    this.#path = undefined;
+  }
+}
+
+/**
+ * Creates the loader a multi-tenant node uses to run signed components.
+ *
+ * @example
+ * ```ts
+ * const loader = createLoader({ keyring: 'keyring.json', policy: 'policies/' });
+ * const tokenizer = await loader.load(envelopeText, { tenant: 'acme' });
+ * console.log(await tokenizer.call('tokenize', 'Hello World'));
+ * await loader.close();
+ * ```
+ * @throws ConfigError ERR_KEYRING_INVALID, ERR_POLICY_INVALID, ERR_CONFIG_INVALID, ERR_STATE_STORE
+ */
+export function createLoader(options: LoaderOptions): Loader {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: options must be an object');
+  }
+  const keyrings = new KeyringSource(options.keyring);
+  const policy: PolicySet =
+    options.policy === undefined || typeof options.policy === 'string'
+      ? loadPolicy(options.policy)
+      : options.policy;
+  let ownsRollback = false;
+  let rollback: RollbackStore;
+  if (options.rollback === undefined) {
+    rollback = new MemoryRollbackStore();
+    ownsRollback = true;
+  } else if (typeof options.rollback === 'string') {
+    rollback = new SqliteRollbackStore(options.rollback);
+    ownsRollback = true;
+  } else {
+    rollback = options.rollback;
+  }
+  const now = options.now ?? (() => new Date());
+  const supervisorOptions: Parameters<typeof createSupervisor>[0] = {
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.kv !== undefined ? { kv: options.kv } : {}),
+    ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
+  };
+  let supervisor: Supervisor | undefined;
+  const checks = new Map<string, CheckedEntry>();
+  const live = new Set<SandboxedComponent>();
+  let closed = false;
+
+  function report(event: DecisionEvent): void {
+    if (!options.onDecision) return;
+    try {
+      options.onDecision(event);
+    } catch {
+      // Policy: a throwing decision sink must not turn an accepted load into a failure or hide a
+      // refusal; the event is dropped.
+    }
+  }
+
+  function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
+    const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}`;
+    const hit = checks.get(key);
+    if (hit) {
+      // LRU: move to the back.
+      checks.delete(key);
+      checks.set(key, hit);
+      return { result: hit.result, cached: true };
+    }
+    const result = checkSource(verified.statement.source, effective, {
+      requires: verified.statement.requires,
+    });
+    checks.set(key, { result });
+    if (checks.size > MAX_CHECK_CACHE) checks.delete(checks.keys().next().value!);
+    return { result, cached: false };
+  }
+
+  async function load(
+    input: string | Uint8Array | Envelope | object,
+    loadOptions: { readonly tenant: string },
+  ) {
+    const started = now();
+    const stages: StageTimes = { verify: 0, policy: 0, sandbox: 0 };
+    const cached = { verify: false, policy: false };
+    const tenant = loadOptions?.tenant;
+    let verified: VerifiedEnvelope | undefined;
+    let effective: EffectivePolicy | undefined;
+    let rules: string[] | undefined;
+    try {
+      if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
+      assertTenantName(tenant);
+      effective = policy.forTenant(tenant);
+
+      // Steps 1-3: size limit, envelope, signatures, statement, tenant, expiry, rollback.
+      let t = performance.now();
+      const keyring = keyrings.current();
+      verified = verifyEnvelope(input, keyring, {
+        tenant,
+        now: now(),
+        threshold: effective.trust.minSignatures,
+        requireExpiry: effective.trust.requireExpiry,
+        rollback,
+        ...(options.maxEnvelopeBytes !== undefined
+          ? { limits: { maxEnvelopeBytes: options.maxEnvelopeBytes } }
+          : {}),
+      });
+      cached.verify = verified.cached === true;
+      stages.verify = elapsed(t);
+
+      // Step 4: AST policy and capability grant (cached per digest + tenant + policy revision).
+      t = performance.now();
+      const check = cachedCheck(verified, effective, tenant);
+      cached.policy = check.cached;
+      if (check.result.violations.length > 0)
+        rules = [...new Set(check.result.violations.map((v) => v.rule))];
+      assertSourceAllowed(check.result);
+      stages.policy = elapsed(t);
+
+      // Step 5: the sandbox.
+      t = performance.now();
+      const statement = verified.statement;
+      supervisor ??= createSupervisor(supervisorOptions);
+      const sandboxed = await supervisor.instantiate({
+        tenant,
+        identifier: statement.identifier,
+        version: statement.version,
+        digest: verified.digest,
+        entry: statement.entry,
+        source: statement.source,
+        params: statement.params,
+        artifacts: decodeArtifacts(statement),
+        grants: effective.capabilities,
+        limits: effective.resources,
+      });
+      stages.sandbox = elapsed(t);
+      live.add(sandboxed);
+
+      report({
+        time: started.toISOString(),
+        tenant,
+        result: rules ? 'audited' : 'loaded',
+        identifier: statement.identifier,
+        version: statement.version,
+        digest: verified.digest,
+        signers: verified.signers,
+        keyringRevision: verified.keyringRevision,
+        policyRevision: effective.revision,
+        policyMode: effective.mode,
+        ...(rules ? { rules } : {}),
+        cached,
+        stages,
+      });
+      return makeLoaded(sandboxed, statement, verified.digest, tenant);
+    } catch (error) {
+      const code: ErrorCode = error instanceof SealboxError ? error.code : 'ERR_INTERNAL';
+      if (error instanceof PolicyError) rules = [...new Set(error.violations.map((v) => v.rule))];
+      report({
+        time: started.toISOString(),
+        tenant: typeof tenant === 'string' ? tenant.slice(0, 64) : '',
+        result: 'refused',
+        ...(verified
+          ? {
+              identifier: verified.statement.identifier,
+              version: verified.statement.version,
+              digest: verified.digest,
+              signers: verified.signers,
+              keyringRevision: verified.keyringRevision,
+            }
+          : {}),
+        ...(effective ? { policyRevision: effective.revision, policyMode: effective.mode } : {}),
+        code,
+        ...(rules ? { rules } : {}),
+        cached,
+        stages,
+      });
+      throw error;
+    }
+  }
+
+  function makeLoaded(sandboxed: SandboxedComponent, statement: Statement, digest: string, tenant: string) {
+    const loaded: LoadedComponent = {
+      tenant,
+      identifier: statement.identifier,
+      version: statement.version,
+      digest,
+      methods: sandboxed.methods,
+      call: (method, ...args) => sandboxed.call(method, ...args),
+      dispose: async () => {
+        live.delete(sandboxed);
+        await sandboxed.dispose();
+      },
+    };
+    return Object.freeze(loaded);
+  }
+
+  return Object.freeze({
+    load,
+    policy,
+    reloadPolicy: () => policy.reload(),
+    setKeyring: (keyring: Keyring) => keyrings.set(keyring),
+    async close() {
+      if (closed) return;
+      closed = true;
+      const pending = [...live].map((c) => c.dispose().catch(() => undefined));
+      live.clear();
+      await Promise.all(pending);
+      await supervisor?.close();
+      if (ownsRollback) rollback.close();
+    },
+  });
+}
