@@ -32,6 +32,14 @@ const MODULE_NODE_TYPES = new Set([
 /** Receivers whose calls take property names as string arguments (Reflect.get(o, 'x'), ...). */
 const REFLECTIVE_RECEIVERS = new Set(['Reflect', 'Object']);
 
+/** Node types inside which `this` is not the script's global object (arrows inherit it). */
+const SCOPING_TYPES = new Set([
+  'FunctionDeclaration',
+  'FunctionExpression',
+  'ClassDeclaration',
+  'ClassExpression',
+]);
+
 const COMPARISONS = new Set(['===', '!==', '==', '!=']);
 
 // `value` is not here: Property/MethodDefinition values are nodes (Literal values are not objects
@@ -371,12 +379,15 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
   // Defends against stack exhaustion on deep trees: an explicit stack, never JS recursion.
   const stack: AnyNode[] = [program as unknown as AnyNode];
   const depths: number[] = [1];
+  // Whether the node sits inside a function or class (where `this` is not the global object).
+  const inFunction: boolean[] = [false];
   let nodes = 0;
   let deepest = 0;
   let complete = true;
   while (stack.length > 0) {
     const node = stack.pop()!;
     const d = depths.pop()!;
+    const scoped = inFunction.pop()!;
     nodes++;
     if (d > deepest) deepest = d;
     if (nodes > maxNodes) {
@@ -483,6 +494,12 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
       case 'SwitchCase':
         if (node['test']) skipStrings.add(node['test'] as Node);
         break;
+      case 'ThisExpression':
+        // Defends against reaching the global object: top-level `this` in a script is globalThis,
+        // which would make every global reachable by computed keys.
+        if (!scoped)
+          out.add('globals.not-allowed', '`this` at the top level is the global object', node.start);
+        break;
       case 'Literal':
         if (policy.forbiddenInAllStrings && typeof node['value'] === 'string' && !skipStrings.has(node)) {
           checkName(node['value'], 'a string constant', node.start);
@@ -504,6 +521,7 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     // Children, pushed in reverse so they pop in source order. Known node types use a fixed key
     // table (fast); any other type falls back to every own key (fail closed: nothing is skipped).
     const childDepth = d + 1;
+    const childScoped = scoped || SCOPING_TYPES.has(type);
     const keys = CHILD_KEYS.get(type) ?? Object.keys(node).filter((key) => !NON_CHILD_KEYS.has(key));
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k]!;
@@ -515,11 +533,13 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
           if (child !== null && typeof child.type === 'string') {
             stack.push(child);
             depths.push(childDepth);
+            inFunction.push(childScoped);
           }
         }
       } else if (typeof (value as AnyNode).type === 'string') {
         stack.push(value as AnyNode);
         depths.push(childDepth);
+        inFunction.push(childScoped);
       }
     }
   }

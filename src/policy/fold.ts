@@ -163,6 +163,70 @@ export function fold(node: Node, consts: ConstBindings, depth = 0): Folded {
   }
 }
 
+function tryDecode<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decoding globals whose result on a constant is a constant. */
+const DECODERS: ReadonlyMap<string, (s: string) => string | undefined> = new Map([
+  ['decodeURIComponent', (s: string) => tryDecode(() => decodeURIComponent(s))],
+  ['decodeURI', (s: string) => tryDecode(() => decodeURI(s))],
+]);
+
+/** Argument-less string methods that map a constant to a constant. */
+const STRING_METHODS: ReadonlyMap<string, (s: string) => string> = new Map([
+  ['toString', (s: string) => s],
+  ['valueOf', (s: string) => s],
+  ['trim', (s: string) => s.trim()],
+  ['trimStart', (s: string) => s.trimStart()],
+  ['trimEnd', (s: string) => s.trimEnd()],
+  ['toLowerCase', (s: string) => s.toLowerCase()],
+  ['toUpperCase', (s: string) => s.toUpperCase()],
+  ['toLocaleLowerCase', (s: string) => s.toLowerCase()],
+  ['toLocaleUpperCase', (s: string) => s.toUpperCase()],
+  ['normalize', (s: string) => s.normalize()],
+]);
+
+/**
+ * Constant arrays of strings, one candidate list per element: `['a', 'b']`, `'abc'.split('')`,
+ * `[...].reverse()`. Only single-candidate receivers are split (bounded work).
+ */
+function foldArray(
+  node: Node,
+  consts: ConstBindings,
+  depth: number,
+): (readonly string[])[] | undefined | typeof TOO_COMPLEX {
+  if (depth > MAX_FOLD_DEPTH) return TOO_COMPLEX;
+  const n = node as AnyNode;
+  if (n.type === 'ArrayExpression') {
+    const elements = n['elements'] as (AnyNode | null)[];
+    if (elements.some((e) => e === null)) return undefined;
+    return foldArgs(elements as AnyNode[], consts, depth);
+  }
+  if (n.type !== 'CallExpression') return undefined;
+  const callee = n['callee'] as AnyNode;
+  if (callee.type !== 'MemberExpression' || callee['computed'] === true) return undefined;
+  const method = (callee['property'] as AnyNode)['name'];
+  const args = n['arguments'] as AnyNode[];
+  if (method === 'reverse' && args.length === 0) {
+    const inner = foldArray(callee['object'] as Node, consts, depth + 1);
+    return inner === undefined || inner === TOO_COMPLEX ? inner : [...inner].reverse();
+  }
+  if (method === 'split' && args.length === 1) {
+    const base = fold(callee['object'] as Node, consts, depth + 1);
+    const sep = fold(args[0]!, consts, depth + 1);
+    if (base === TOO_COMPLEX || sep === TOO_COMPLEX) return TOO_COMPLEX;
+    if (base === undefined || sep === undefined || base.length !== 1 || sep.length !== 1) return undefined;
+    const pieces = base[0]!.split(sep[0]!);
+    return pieces.length > MAX_CANDIDATE_LENGTH ? TOO_COMPLEX : pieces.map((p) => [p]);
+  }
+  return undefined;
+}
+
 function foldArgs(
   args: readonly AnyNode[],
   consts: ConstBindings,
@@ -193,25 +257,45 @@ function foldCall(n: AnyNode, consts: ConstBindings, depth: number): Folded {
     }
     return [text];
   }
-  // String(x)
-  if (callee.type === 'Identifier' && callee['name'] === 'String' && args.length === 1) {
-    return fold(args[0]!, consts, depth + 1);
+  // String(x), decodeURIComponent('%63onstructor'), JSON.parse('"constructor"')
+  if (callee.type === 'Identifier' && args.length === 1) {
+    const name = callee['name'] as string;
+    const decoder = DECODERS.get(name);
+    if (name === 'String' || decoder) {
+      const inner = fold(args[0]!, consts, depth + 1);
+      if (inner === undefined || inner === TOO_COMPLEX || !decoder) return inner;
+      return inner.flatMap((s) => {
+        const decoded = decoder(s);
+        return decoded === undefined ? [] : [decoded];
+      });
+    }
+  }
+  if (isMember(callee, 'JSON', 'parse') && args.length === 1) {
+    const inner = fold(args[0]!, consts, depth + 1);
+    if (inner === undefined || inner === TOO_COMPLEX) return inner;
+    return inner.flatMap((s) => {
+      const value = tryDecode(() => JSON.parse(s) as unknown);
+      return typeof value === 'string' ? [value] : [];
+    });
   }
   if (callee.type !== 'MemberExpression' || callee['computed'] === true) return undefined;
   const method = (callee['property'] as AnyNode)['name'];
   const receiver = callee['object'] as AnyNode;
-  if (method === 'concat' || method === 'toString' || method === 'valueOf' || method === 'trim') {
+  const transform = typeof method === 'string' ? STRING_METHODS.get(method) : undefined;
+  if (transform && args.length === 0) {
     const base = fold(receiver, consts, depth + 1);
     if (base === undefined || base === TOO_COMPLEX) return base;
-    if (method !== 'concat') return method === 'trim' ? base.map((s) => s.trim()) : base;
+    return base.map(transform);
+  }
+  if (method === 'concat') {
+    const base = fold(receiver, consts, depth + 1);
+    if (base === undefined || base === TOO_COMPLEX) return base;
     const rest = foldArgs(args, consts, depth);
     if (rest === undefined || rest === TOO_COMPLEX) return rest;
     return concatAll([base, ...rest]);
   }
-  if (method === 'join' && receiver.type === 'ArrayExpression') {
-    const elements = receiver['elements'] as (AnyNode | null)[];
-    if (elements.some((e) => e === null)) return undefined;
-    const parts = foldArgs(elements as AnyNode[], consts, depth);
+  if (method === 'join') {
+    const parts = foldArray(receiver, consts, depth + 1);
     if (parts === undefined || parts === TOO_COMPLEX) return parts;
     let separator: readonly string[] = [','];
     if (args.length > 0) {

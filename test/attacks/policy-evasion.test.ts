@@ -46,6 +46,11 @@ const CASES: readonly Case[] = [
   ['String.raw key', wrap('return o[/*@*/String.raw`prototype`];'), 'names.forbidden'],
   ['sequence key', wrap("return o[(/*@*/0, 'constructor')];"), 'names.forbidden'],
   ['array-wrapped key', wrap("return o[/*@*/['constructor']];"), 'names.forbidden'],
+  ['case-folded key', wrap("return o[/*@*/'CONSTRUCTOR'.toLowerCase()];"), 'names.forbidden'],
+  ['reversed key', wrap("return o[/*@*/'rotcurtsnoc'.split('').reverse().join('')];"), 'names.forbidden'],
+  ['URI-decoded key', wrap("return o[/*@*/decodeURIComponent('%63onstructor')];"), 'names.forbidden'],
+  ['JSON-decoded key', wrap('return o[/*@*/JSON.parse(\'"__proto__"\')];'), 'names.forbidden'],
+  ['logical fallback key', wrap("return o[/*@*/o.k || 'prototype'];"), 'names.forbidden'],
   // destructuring, object keys, class members
   ['destructuring constructor', wrap('const { /*@*/constructor: C } = o;\n    return C;'), 'names.forbidden'],
   [
@@ -142,7 +147,14 @@ const CASES: readonly Case[] = [
     'globals.not-allowed',
   ],
   ['Object with a dynamic member', wrap('return /*@*/Object[o](1);'), 'globals.not-allowed'],
-  ['this at top level', 'const g = this;\n/*@*/self.postMessage(1);', 'globals.not-allowed'],
+  ['self.postMessage', '/*@*/self.postMessage(1);', 'globals.not-allowed'],
+  [
+    'top-level this (the global object)',
+    'const g = /*@*/this;\nclass A extends Component {}',
+    'globals.not-allowed',
+  ],
+  ['top-level this in an arrow', 'const g = () => /*@*/this;', 'globals.not-allowed'],
+  ['V8 stack-trace hook', wrap('Error./*@*/prepareStackTrace = (e, frames) => frames;'), 'names.forbidden'],
   ['top-level arguments', 'const a = /*@*/arguments;', 'globals.not-allowed'],
   ['undeclared assignment', wrap('/*@*/leak = o;'), 'globals.not-allowed'],
   [
