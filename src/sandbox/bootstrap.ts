@@ -375,6 +375,11 @@ function settle(id, ok, text, code) {
 
 return function control(op, a, b, c, d) {
   if (op === 'call') return call(a, b, c);
+  if (op === 'calls') {
+    const out = [];
+    for (let i = 0; i < a.length; i++) out[i] = call(a[i], b[i], c[i]);
+    return out;
+  }
   if (op === 'settle') return settle(a, b, c, d);
   if (op === 'init') return init(a, b, c);
   if (op === 'construct') return construct(a);

@@ -170,7 +170,6 @@ interface Slot {
   stderr: string;
   lastPong: number;
   pingSent: number;
-  exited: Promise<void> | undefined;
 }
 
 interface Waiter {
@@ -255,7 +254,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       stderr: '',
       lastPong: 0,
       pingSent: 0,
-      exited: undefined,
     });
   }
   const tenants = new Map<string, TenantState>();
@@ -265,6 +263,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   let nextTenantKey = 0;
   let restarts = 0;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** exit of every worker process not yet reaped */
+  const exits = new Set<Promise<void>>();
 
   // ---------------------------------------------------------------- workers
 
@@ -296,12 +296,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     proc.on('error', () => {
       // Spawn or IPC failure: 'close' follows and does the cleanup.
     });
-    slot.exited = new Promise((resolve) => {
+    const exited = new Promise<void>((resolve) => {
       proc.once('close', () => {
+        exits.delete(exited);
         onWorkerGone(slot, gen);
         resolve();
       });
     });
+    exits.add(exited);
     // Idle workers must not keep the embedding app alive; in-flight calls hold their own timers.
     proc.unref();
     (proc.channel as { unref?: () => void } | undefined)?.unref?.();
@@ -332,11 +334,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
   }
 
+  /** Kills a worker and settles everything it held at once; its late messages are ignored. */
   function kill(slot: Slot): void {
     const proc = slot.proc;
-    if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (proc === undefined) return;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    retire(slot, new Set());
   }
 
+  /** The worker died on its own: find out whether an isolate lost control (fatal marker). */
   function onWorkerGone(slot: Slot, gen: number): void {
     if (slot.gen !== gen) return;
     const fatal = new Set<number>();
@@ -344,6 +350,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       fatal.add(Number(match[1]));
     const fatalTenants = new Set<string>();
     for (const [tenant, key] of slot.tenantKeys) if (fatal.has(key)) fatalTenants.add(tenant);
+    retire(slot, fatalTenants);
+  }
+
+  function retire(slot: Slot, fatalTenants: ReadonlySet<string>): void {
+    // A new generation: messages and exit events of the old process no longer count.
+    slot.gen++;
     slot.proc = undefined;
     slot.ready = false;
     slot.outbox = [];
@@ -845,7 +857,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   async function close(): Promise<void> {
     if (closed) {
-      await Promise.all(slots.map((slot) => slot.exited));
+      await Promise.all([...exits]);
       return;
     }
     closed = true;
@@ -863,7 +875,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       slot.proc?.ref();
       kill(slot);
     }
-    await Promise.all(slots.map((slot) => slot.exited));
+    await Promise.all([...exits]);
     if (options.kv === undefined) kv.close?.();
   }
 

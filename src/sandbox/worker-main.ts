@@ -22,13 +22,19 @@ interface LoadedComponent {
   readonly context: ivm.Context;
   readonly control: ivm.Reference<(...args: unknown[]) => unknown>;
   readonly timeoutMs: number;
-  /** async calls in flight: id → deadline (performance.now() ms) */
-  readonly calls: Map<number, number>;
+}
+
+/** A load or call that has not been answered yet. */
+interface InFlight {
+  readonly tenantKey: number;
+  readonly key: number;
+  readonly deadline: number;
+  readonly timer: NodeJS.Timeout;
 }
 
 const isolates = new Map<number, TenantIsolate>();
 const components = new Map<number, LoadedComponent>();
-const asyncTimers = new Map<number, { key: number; timer: NodeJS.Timeout }>();
+const inFlight = new Map<number, InFlight>();
 
 let outbox: WorkerMessage[] = [];
 let flushScheduled = false;
@@ -46,12 +52,39 @@ function flush(): void {
   if (batch.length > 0 && process.connected) process.send?.(batch.length === 1 ? batch[0] : batch);
 }
 
+/** Answers a load or call once; later answers (after a timeout) are dropped. */
+function answer(id: number, message: WorkerMessage): void {
+  const op = inFlight.get(id);
+  if (op === undefined) return;
+  inFlight.delete(id);
+  clearTimeout(op.timer);
+  send(message);
+}
+
+/**
+ * Registers a load or call with its own wall-clock timer. The isolate timeout alone is not enough
+ * (host-callback time is not counted, BigInt work overruns it, promise chains run outside it).
+ */
+function track(id: number, tenantKey: number, key: number, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    answer(id, { t: 'done', id, x: 'ERR_TIMEOUT', m: 'the call overran its time limit' });
+    // Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it).
+    disposeTenant(tenantKey, {
+      code: 'ERR_SANDBOX_CRASHED',
+      message: 'the isolate was disposed after a call overran',
+    });
+  }, timeoutMs);
+  inFlight.set(id, { tenantKey, key, deadline: performance.now() + timeoutMs, timer });
+}
+
 function classify(error: unknown): { code: string; message: string } | undefined {
   const message = error instanceof Error ? error.message : '';
-  if (message.startsWith('Script execution timed out'))
+  if (message.startsWith('Script execution timed out')) {
     return { code: 'ERR_TIMEOUT', message: 'the call overran its time limit' };
-  if (message.includes('memory limit'))
+  }
+  if (message.includes('memory limit')) {
     return { code: 'ERR_MEMORY_LIMIT', message: 'the isolate ran out of its memory limit' };
+  }
   if (message.startsWith('Isolate is disposed') || message.startsWith('Isolate was disposed')) {
     return { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate was disposed' };
   }
@@ -80,29 +113,16 @@ function tenantIsolate(message: LoadMessage): TenantIsolate {
   return entry;
 }
 
-/** Disposes a tenant's isolate after an overrun; every component in it is lost. */
-function disposeTenant(
-  tenantKey: number,
-  cause: { code: string; message: string },
-  exceptCall?: number,
-): void {
+/** Disposes a tenant's isolate (overrun, memory): every component and pending op in it is lost. */
+function disposeTenant(tenantKey: number, cause: { code: string; message: string }): void {
+  for (const [id, op] of inFlight) {
+    if (op.tenantKey === tenantKey) answer(id, { t: 'done', id, x: cause.code, m: cause.message });
+  }
   const entry = isolates.get(tenantKey);
   if (entry === undefined) return;
   isolates.delete(tenantKey);
-  const lost: number[] = [];
-  for (const key of entry.keys) {
-    const component = components.get(key);
-    components.delete(key);
-    lost.push(key);
-    if (component === undefined) continue;
-    for (const id of component.calls.keys()) {
-      const timer = asyncTimers.get(id);
-      if (timer !== undefined) clearTimeout(timer.timer);
-      asyncTimers.delete(id);
-      if (id === exceptCall) continue;
-      send({ t: 'done', id, x: cause.code, m: cause.message });
-    }
-  }
+  const lost = [...entry.keys];
+  for (const key of lost) components.delete(key);
   try {
     if (!entry.isolate.isDisposed) entry.isolate.dispose();
   } catch {
@@ -111,59 +131,58 @@ function disposeTenant(
   send({ t: 'lost', keys: lost });
 }
 
-function load(message: LoadMessage): void {
-  const deadline = performance.now() + message.timeoutMs;
-  const remaining = (): number => Math.max(1, Math.ceil(deadline - performance.now()));
+function remainingOf(id: number): number {
+  const op = inFlight.get(id);
+  return op === undefined ? 1 : Math.max(1, Math.ceil(op.deadline - performance.now()));
+}
+
+async function load(message: LoadMessage): Promise<void> {
+  const { id, key, tenantKey } = message;
+  track(id, tenantKey, key, message.timeoutMs);
   let entry: TenantIsolate | undefined;
   let context: ivm.Context | undefined;
   try {
     entry = tenantIsolate(message);
-    context = entry.isolate.createContextSync();
-    const key = message.key;
+    context = await entry.isolate.createContext();
     const bridge = new ivm.Callback(
       (kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown) => onBridge(key, kind, a, b, c, d),
       { ignored: true },
     );
-    context.global.setSync(BRIDGE_GLOBAL, bridge);
-    const control = entry.bootstrap.runSync(context, {
+    await context.global.set(BRIDGE_GLOBAL, bridge);
+    const control = (await entry.bootstrap.run(context, {
       reference: true,
-      timeout: remaining(),
-    }) as ivm.Reference<(...args: unknown[]) => unknown>;
-    control.applySync(undefined, ['init', message.meta, message.artifactNames, message.artifactBytes], {
+      timeout: remainingOf(id),
+    })) as ivm.Reference<(...args: unknown[]) => unknown>;
+    await control.apply(undefined, ['init', message.meta, message.artifactNames, message.artifactBytes], {
       arguments: { copy: true },
-      timeout: remaining(),
+      timeout: remainingOf(id),
     });
-    const script = entry.isolate.compileScriptSync(message.source, { filename: message.filename });
-    script.runSync(context, { timeout: remaining() });
+    const script = await entry.isolate.compileScript(message.source, { filename: message.filename });
+    await script.run(context, { timeout: remainingOf(id) });
     script.release();
-    const cls = context.evalSync(message.entry, {
+    const cls = (await context.eval(message.entry, {
       reference: true,
-      timeout: remaining(),
+      timeout: remainingOf(id),
       filename: BOOTSTRAP_FILENAME,
-    }) as ivm.Reference;
-    const r = control.applySync(undefined, ['construct', cls.derefInto()], { timeout: remaining() });
+    })) as ivm.Reference;
+    const r = await control.apply(undefined, ['construct', cls.derefInto()], { timeout: remainingOf(id) });
     cls.release();
+    if (!inFlight.has(id)) return;
     if (typeof r !== 'string' || r[0] !== 'R') {
       context.release();
-      send({ t: 'done', id: message.id, r: typeof r === 'string' ? r : 'E{}' });
-      if (entry.keys.size === 0) disposeIdle(message.tenantKey);
+      if (entry.keys.size === 0) disposeIdle(tenantKey);
+      answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
       return;
     }
     entry.keys.add(key);
-    components.set(key, {
-      key,
-      tenantKey: message.tenantKey,
-      context,
-      control,
-      timeoutMs: message.timeoutMs,
-      calls: new Map(),
-    });
-    send({ t: 'done', id: message.id, r });
+    components.set(key, { key, tenantKey, context, control, timeoutMs: message.timeoutMs });
+    answer(id, { t: 'done', id, r });
   } catch (error) {
+    if (!inFlight.has(id)) return;
     const known = classify(error);
     if (known !== undefined) {
-      if (entry !== undefined) disposeTenant(message.tenantKey, known);
-      send({ t: 'done', id: message.id, x: known.code, m: known.message });
+      answer(id, { t: 'done', id, x: known.code, m: known.message });
+      disposeTenant(tenantKey, known);
       return;
     }
     try {
@@ -171,7 +190,7 @@ function load(message: LoadMessage): void {
     } catch {
       // isolate gone
     }
-    if (entry !== undefined && entry.keys.size === 0) disposeIdle(message.tenantKey);
+    if (entry !== undefined && entry.keys.size === 0) disposeIdle(tenantKey);
     // A compile or top-level error of the tenant's own script: its message and stack are the tenant's.
     const e = error as { message?: unknown; stack?: unknown } | null;
     const text = JSON.stringify({
@@ -180,76 +199,76 @@ function load(message: LoadMessage): void {
       stack: typeof e?.stack === 'string' ? e.stack.slice(0, 16384) : '',
       code: '',
     });
-    send({ t: 'done', id: message.id, x: 'ERR_INSTANTIATE', m: text });
+    answer(id, { t: 'done', id, x: 'ERR_INSTANTIATE', m: text });
   }
 }
 
 function disposeIdle(tenantKey: number): void {
   const entry = isolates.get(tenantKey);
   if (entry === undefined || entry.keys.size > 0) return;
+  for (const op of inFlight.values()) if (op.tenantKey === tenantKey) return;
   isolates.delete(tenantKey);
   if (!entry.isolate.isDisposed) entry.isolate.dispose();
 }
 
-function call(message: CallMessage): void {
-  const component = components.get(message.key);
+/**
+ * Runs a group of calls to one component (one IPC batch) in a single isolate entry.
+ * Policy: while this worker serves a single tenant, calls run synchronously (no thread hop: the
+ * fastest round trip); the isolate timeout stops loops and the host's wall clock kills the worker
+ * for anything that ignores it (BigInt). As soon as a second tenant is here, calls run async so
+ * one tenant's long call never blocks another tenant, this event loop or its timers.
+ */
+async function callGroup(key: number, group: readonly CallMessage[]): Promise<void> {
+  const component = components.get(key);
   if (component === undefined) {
-    send({
-      t: 'done',
-      id: message.id,
-      x: 'ERR_SANDBOX_CRASHED',
-      m: 'the component is not loaded in this worker',
-    });
+    for (const { id } of group)
+      send({ t: 'done', id, x: 'ERR_SANDBOX_CRASHED', m: 'the component is not loaded' });
     return;
   }
-  const deadline = performance.now() + message.timeoutMs;
-  component.calls.set(message.id, deadline);
-  let r: unknown;
+  let timeout = 1;
+  for (const message of group) {
+    track(message.id, component.tenantKey, key, message.timeoutMs);
+    timeout = Math.max(timeout, message.timeoutMs);
+  }
+  const ids = group.map((m) => m.id);
+  const args = [ids, group.map((m) => m.method), group.map((m) => m.args)];
+  let results: unknown;
   try {
-    r = component.control.applySync(undefined, ['call', message.id, message.method, message.args], {
-      timeout: message.timeoutMs,
-    });
+    results =
+      isolates.size === 1
+        ? component.control.applySync(undefined, ['calls', ...args], {
+            arguments: { copy: true },
+            result: { copy: true },
+            timeout,
+          })
+        : await component.control.apply(undefined, ['calls', ...args], {
+            arguments: { copy: true },
+            result: { copy: true },
+            timeout,
+          });
   } catch (error) {
-    component.calls.delete(message.id);
     const known = classify(error) ?? {
       code: 'ERR_SANDBOX_CRASHED',
       message: 'the call failed inside the sandbox',
     };
-    send({ t: 'done', id: message.id, x: known.code, m: known.message });
-    disposeTenant(component.tenantKey, known, message.id);
+    for (const id of ids) answer(id, { t: 'done', id, x: known.code, m: known.message });
+    disposeTenant(component.tenantKey, known);
     return;
   }
-  if (r === 'A') {
-    // Already finished inside the same turn (the bridge reported it while we were in applySync).
-    if (!component.calls.has(message.id)) return;
-    // Async method: the wall-clock timer covers promise chains and time spent in capabilities.
-    const remaining = Math.max(1, deadline - performance.now());
-    const timer = setTimeout(() => {
-      asyncTimers.delete(message.id);
-      component.calls.delete(message.id);
-      send({ t: 'done', id: message.id, x: 'ERR_TIMEOUT', m: 'the call overran its time limit' });
-      disposeTenant(component.tenantKey, {
-        code: 'ERR_SANDBOX_CRASHED',
-        message: 'the isolate was disposed after a call overran',
-      });
-    }, remaining);
-    asyncTimers.set(message.id, { key: component.key, timer });
-    return;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const r: unknown = Array.isArray(results) ? results[i] : undefined;
+    // 'A': an async method; its outcome arrives through the bridge ('done'), under the same timer.
+    if (r !== 'A') answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
   }
-  component.calls.delete(message.id);
-  send({ t: 'done', id: message.id, r: typeof r === 'string' ? r : 'E{}' });
 }
 
 function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void {
   const component = components.get(key);
   if (component === undefined) return;
   if (kind === 'done' && typeof a === 'number' && typeof b === 'string') {
-    if (!component.calls.has(a)) return;
-    component.calls.delete(a);
-    const timer = asyncTimers.get(a);
-    if (timer !== undefined) clearTimeout(timer.timer);
-    asyncTimers.delete(a);
-    send({ t: 'done', id: a, r: b });
+    const op = inFlight.get(a);
+    if (op !== undefined && op.key === key) answer(a, { t: 'done', id: a, r: b });
     return;
   }
   if (
@@ -263,20 +282,23 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
   }
 }
 
-function capResult(message: CapResultMessage): void {
+async function capResult(message: CapResultMessage): Promise<void> {
   const component = components.get(message.key);
   if (component === undefined) return;
   // Promise continuations run inside this settle call: give them the furthest live deadline.
-  let deadline = performance.now() + component.timeoutMs;
-  if (component.calls.size > 0) {
-    deadline = 0;
-    for (const d of component.calls.values()) deadline = Math.max(deadline, d);
-  }
+  let deadline = 0;
+  for (const op of inFlight.values())
+    if (op.key === component.key) deadline = Math.max(deadline, op.deadline);
+  if (deadline === 0) deadline = performance.now() + component.timeoutMs;
   const timeout = Math.max(1, Math.ceil(deadline - performance.now()));
   try {
-    component.control.applySync(undefined, ['settle', message.req, message.ok, message.text, message.code], {
-      timeout,
-    });
+    await component.control.apply(
+      undefined,
+      ['settle', message.req, message.ok, message.text, message.code],
+      {
+        timeout,
+      },
+    );
   } catch (error) {
     const known = classify(error) ?? { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate failed' };
     disposeTenant(component.tenantKey, known);
@@ -287,11 +309,9 @@ function unload(id: number, key: number): void {
   const component = components.get(key);
   if (component !== undefined) {
     components.delete(key);
-    for (const callId of component.calls.keys()) {
-      const timer = asyncTimers.get(callId);
-      if (timer !== undefined) clearTimeout(timer.timer);
-      asyncTimers.delete(callId);
-      send({ t: 'done', id: callId, x: 'ERR_SANDBOX_CLOSED', m: 'the component was disposed' });
+    for (const [callId, op] of inFlight) {
+      if (op.key === key)
+        answer(callId, { t: 'done', id: callId, x: 'ERR_SANDBOX_CLOSED', m: 'the component was disposed' });
     }
     const entry = isolates.get(component.tenantKey);
     entry?.keys.delete(key);
@@ -309,13 +329,13 @@ function unload(id: number, key: number): void {
 function handle(message: HostMessage): void {
   switch (message.t) {
     case 'call':
-      call(message);
+      void callGroup(message.key, [message]);
       return;
     case 'capres':
-      capResult(message);
+      void capResult(message);
       return;
     case 'load':
-      load(message);
+      void load(message);
       return;
     case 'unload':
       unload(message.id, message.key);
@@ -327,8 +347,20 @@ function handle(message: HostMessage): void {
 }
 
 process.on('message', (batch: unknown) => {
-  if (!Array.isArray(batch)) handle(batch as HostMessage);
-  else for (const message of batch as HostMessage[]) handle(message);
+  const messages = (Array.isArray(batch) ? batch : [batch]) as HostMessage[];
+  // Calls to the same component in one batch enter the isolate once (pipelined throughput).
+  let groups: Map<number, CallMessage[]> | undefined;
+  for (const message of messages) {
+    if (message.t !== 'call') {
+      handle(message);
+      continue;
+    }
+    groups ??= new Map();
+    const group = groups.get(message.key);
+    if (group === undefined) groups.set(message.key, [message]);
+    else group.push(message);
+  }
+  if (groups !== undefined) for (const [key, group] of groups) void callGroup(key, group);
 });
 // The host went away: nothing to serve, leave nothing behind.
 process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,199 @@
+/**
+ * Denial-of-service attempts against the sandbox layer alone: every call must settle with a typed
+ * error within its timeout plus one second, and the component must recover on the next call.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { SandboxError } from '../../src/errors.ts';
+import { createSupervisor, type SandboxedComponent } from '../../src/sandbox/supervisor.ts';
+import { cls, expectCode, spec, TEST_LIMITS } from '../sandbox/helpers.ts';
+
+const logs: unknown[] = [];
+const supervisor = createSupervisor({
+  workers: 2,
+  logger: (entry) => logs.push(entry),
+  capabilities: [
+    {
+      name: 'slow',
+      methods: {
+        slow: { handler: () => new Promise((resolve) => setTimeout(() => resolve('late'), 5000).unref()) },
+      },
+    },
+  ],
+});
+afterAll(() => supervisor.close());
+
+const SETTLE_MS = TEST_LIMITS.callTimeoutMs + 1000;
+const HEALTHY = `ok() { return 'ok'; }`;
+
+async function attack(body: string, grants = {}): Promise<SandboxedComponent> {
+  return supervisor.instantiate(spec(cls(`${HEALTHY}\n${body}`), { grants: { log: {}, kv: {}, ...grants } }));
+}
+
+/** Runs the attack, asserts the code and the settle time, then asserts recovery. */
+async function expectSettles(component: SandboxedComponent, codes: string[], method = 'go'): Promise<void> {
+  const start = performance.now();
+  let caught: unknown;
+  try {
+    await component.call(method);
+  } catch (error) {
+    caught = error;
+  }
+  const elapsed = performance.now() - start;
+  expect(caught).toBeInstanceOf(Error);
+  expect(codes).toContain((caught as SandboxError).code);
+  expect(elapsed).toBeLessThan(SETTLE_MS);
+  expect(await component.call('ok')).toBe('ok');
+}
+
+describe('when a method loops forever (isolate timeout + host wall clock, isolate disposed)', () => {
+  it('throws ERR_TIMEOUT for a sync loop, then recovers', async () => {
+    await expectSettles(await attack(`go() { for (;;) {} }`), ['ERR_TIMEOUT']);
+  });
+  it('throws ERR_TIMEOUT for a loop in a promise chain, then recovers', async () => {
+    await expectSettles(
+      await attack(`async go() { await null; await Promise.resolve(1).then(() => { for (;;) {} }); }`),
+      ['ERR_TIMEOUT'],
+    );
+  });
+  it('throws ERR_TIMEOUT for a loop queued to run after the method returned, then recovers', async () => {
+    await expectSettles(await attack(`go() { Promise.resolve().then(() => { for (;;) {} }); return 1; }`), [
+      'ERR_TIMEOUT',
+    ]);
+  });
+  it('recovers after a loop that starts when a capability answers after the method returned', async () => {
+    const c = await attack(`go() { this.host.kv.get('k').then(() => { for (;;) {} }); return 1; }`);
+    expect(await c.call('go')).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, TEST_LIMITS.callTimeoutMs + 100));
+    expect(await c.call('ok')).toBe('ok');
+  });
+  it('throws ERR_TIMEOUT for a BigInt computation that ignores the isolate timeout, then recovers', async () => {
+    await expectSettles(await attack(`go() { return String(7n ** 3000000n).length; }`), ['ERR_TIMEOUT']);
+  });
+  it('throws ERR_TIMEOUT when a capability is slower than the deadline', async () => {
+    await expectSettles(await attack(`async go() { return await this.host.slow(); }`, { slow: {} }), [
+      'ERR_TIMEOUT',
+    ]);
+  });
+});
+
+describe('when a method exhausts the stack or memory (memoryLimit, worker replaced if needed)', () => {
+  it('throws ERR_COMPONENT_THREW for deep recursion', async () => {
+    const c = await attack(`go() { const f = (n) => f(n + 1) + 1; return f(0); }`);
+    await expectCode(c.call('go'), 'ComponentError', 'ERR_COMPONENT_THREW');
+    expect(await c.call('ok')).toBe('ok');
+  });
+  it('throws a typed error for a string bomb', async () => {
+    await expectSettles(await attack(`go() { let s = 'xy'; for (;;) s = s + s + s.slice(1); }`), [
+      'ERR_MEMORY_LIMIT',
+      'ERR_COMPONENT_THREW',
+      'ERR_TIMEOUT',
+    ]);
+  });
+  it('throws a typed error for an ArrayBuffer bomb', async () => {
+    await expectSettles(
+      await attack(`go() { const a = []; for (;;) a.push(new ArrayBuffer(8 * 1024 * 1024)); }`),
+      ['ERR_MEMORY_LIMIT', 'ERR_COMPONENT_THREW'],
+    );
+  });
+  it('throws a typed error for one huge ArrayBuffer', async () => {
+    await expectSettles(await attack(`go() { return new Uint8Array(new ArrayBuffer(2 ** 31)).length; }`), [
+      'ERR_MEMORY_LIMIT',
+      'ERR_COMPONENT_THREW',
+    ]);
+  });
+});
+
+describe('when a result is hostile (serialised inside the timed call, size- and depth-capped)', () => {
+  it('throws ERR_RESULT_INVALID for a 100 MB result', async () => {
+    await expectSettles(
+      await attack(`go() { const s = 'x'.repeat(1024 * 1024); return new Array(100).fill(s); }`),
+      ['ERR_RESULT_INVALID'],
+    );
+  });
+  it('throws ERR_RESULT_INVALID for deeply nested and cyclic results', async () => {
+    await expectSettles(
+      await attack(`go() { let o = {}; for (let i = 0; i < 100000; i++) o = { o }; return o; }`),
+      ['ERR_RESULT_INVALID'],
+    );
+    await expectSettles(await attack(`go() { const o = {}; o.self = o; return o; }`), ['ERR_RESULT_INVALID']);
+  });
+  it('throws ERR_RESULT_INVALID for a BigInt result', async () => {
+    await expectSettles(await attack(`go() { return { n: 1n }; }`), ['ERR_RESULT_INVALID']);
+  });
+  it('throws ERR_TIMEOUT for a getter or toJSON that loops', async () => {
+    await expectSettles(await attack(`go() { return { get x() { for (;;) {} } }; }`), ['ERR_TIMEOUT']);
+    await expectSettles(await attack(`async go() { return { toJSON() { for (;;) {} } }; }`), ['ERR_TIMEOUT']);
+  });
+  it('throws ERR_TIMEOUT for a thrown Proxy whose traps loop', async () => {
+    await expectSettles(await attack(`go() { throw new Proxy({}, { get() { for (;;) {} } }); }`), [
+      'ERR_TIMEOUT',
+    ]);
+  });
+  it('throws ERR_COMPONENT_THREW for a thrown Proxy whose traps throw', async () => {
+    const c = await attack(`go() { throw new Proxy({}, { get() { throw new Error('trap'); } }); }`);
+    await expectCode(c.call('go'), 'ComponentError', 'ERR_COMPONENT_THREW');
+  });
+  it('returns a thenable result only through its own then, under the deadline', async () => {
+    await expectSettles(await attack(`go() { return { then() { for (;;) {} } }; }`), ['ERR_TIMEOUT']);
+  });
+});
+
+describe('when a component floods the host (per-invocation and per-tenant quotas, bounded queue)', () => {
+  it('throws ERR_QUOTA_EXCEEDED for a flood of capability calls and logs at most the quota', async () => {
+    const before = logs.length;
+    await expectSettles(
+      await attack(
+        `async go() { const all = []; for (let i = 0; i < 5000; i++) all.push(this.host.log('info', 'x' + i)); await Promise.all(all); }`,
+      ),
+      ['ERR_QUOTA_EXCEEDED'],
+    );
+    expect(logs.length - before).toBeLessThanOrEqual(TEST_LIMITS.maxCapabilityCalls);
+  });
+  it('throws ERR_QUOTA_EXCEEDED when the per-tenant rate is spent', async () => {
+    const c = await supervisor.instantiate(
+      spec(cls(`async go() { for (let i = 0; i < 20; i++) await this.host.kv.get('k'); return 1; }`), {
+        tenant: 'rate-limited',
+        grants: { kv: { callsPerSecond: 5 } },
+      }),
+    );
+    await expectCode(c.call('go'), 'SandboxError', 'ERR_QUOTA_EXCEEDED');
+  });
+  it('throws ERR_QUEUE_FULL beyond the running and queued calls of a tenant', async () => {
+    const c = await supervisor.instantiate(
+      spec(cls(`spin() { const end = Date.now() + 60; while (Date.now() < end) {} return 1; }`), {
+        tenant: 'queued',
+        limits: { maxConcurrentCalls: 1, maxQueuedCalls: 1 },
+      }),
+    );
+    const results = await Promise.allSettled([c.call('spin'), c.call('spin'), c.call('spin')]);
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as SandboxError).code)),
+    ).toEqual([1, 1, 'ERR_QUEUE_FULL']);
+  });
+  it('throws ERR_TIMEOUT for a call that waits in the queue past its deadline', async () => {
+    const c = await supervisor.instantiate(
+      spec(cls(`spin() { const end = Date.now() + 250; while (Date.now() < end) {} return 1; }`), {
+        tenant: 'queued-timeout',
+        limits: { maxConcurrentCalls: 1, maxQueuedCalls: 4, callTimeoutMs: 600 },
+      }),
+    );
+    const start = performance.now();
+    const results = await Promise.allSettled([c.call('spin'), c.call('spin'), c.call('spin')]);
+    expect(performance.now() - start).toBeLessThan(600 + 1000);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 1 });
+    expect(
+      results
+        .slice(1)
+        .some((r) => r.status === 'rejected' && (r.reason as SandboxError).code === 'ERR_TIMEOUT'),
+    ).toBe(true);
+  });
+  it('refuses capability calls from background work after the call ended (ERR_CAPABILITY_DENIED)', async () => {
+    const c = await attack(`
+      go() { this.p = Promise.resolve().then(() => null).then(() => null); return 1; }
+      later() { this.q = this.host.kv.set('bg', 1).then(() => 'done', (e) => e.code); return 1; }
+      async check() { return await this.q; }`);
+    expect(await c.call('later')).toBe(1);
+    // `later` returned before its kv call was answered; a new call then collects the outcome.
+    expect(['done', 'ERR_CAPABILITY_DENIED']).toContain(await c.call('check'));
+  });
+});
