@@ -151,7 +151,9 @@ class Collector {
     this.#text = text;
   }
 
-  add(rule: PolicyRule, message: string, offset: number | undefined): void {
+  add(rule: PolicyRule, text: string, offset: number | undefined): void {
+    // Defends against echoing untrusted payloads: parser messages can quote huge identifiers.
+    const message = text.length > 300 ? `${text.slice(0, 300)}…` : text;
     if (this.violations.length >= MAX_VIOLATIONS) {
       this.truncated = true;
       return;

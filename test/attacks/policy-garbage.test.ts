@@ -127,3 +127,25 @@ describe('when the arguments are not what checkSource expects', () => {
     );
   });
 });
+
+describe('when the AST exceeds the policy limits', () => {
+  const tight = { ...defaultPolicy, source: { maxBytes: 1_000_000, maxNodes: 1000, maxDepth: 20 } };
+
+  it('reports source.too-many-nodes at the first node past the limit', () => {
+    const result = checkSource('x;\n'.repeat(2000), tight);
+    expect(result.violations).toMatchObject([{ rule: 'source.too-many-nodes', line: 500, column: 0 }]);
+  });
+
+  it('reports source.too-deep at the first node past maxDepth', () => {
+    const result = checkSource(`x = ${'['.repeat(30)}${']'.repeat(30)};`, tight);
+    expect(result.violations).toMatchObject([{ rule: 'source.too-deep', line: 1 }]);
+    expect(result.stats.depth).toBe(21);
+  });
+
+  it('caps a parser message that quotes a huge identifier', () => {
+    const name = 'a'.repeat(100_000);
+    const result = checkSource(`let ${name}; let ${name};`, defaultPolicy);
+    expect(result.violations[0]!.rule).toBe('syntax.parse');
+    expect(result.violations[0]!.message.length).toBeLessThan(400);
+  });
+});
