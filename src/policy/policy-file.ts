@@ -167,7 +167,8 @@ export function parsePolicyText(text: string, file: string, kind: 'base' | 'over
     );
   }
   const validate = schemaValidator();
-  // Files under tenants/ are overlays whether or not they say so.
+  // Files under tenants/ are overlays whether or not they say so; an empty one changes nothing.
+  if (kind === 'overlay' && (value === null || value === undefined)) value = {};
   if (kind === 'overlay' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
     if (!Object.hasOwn(value, 'overlay')) value = { ...value, overlay: true };
   }

@@ -191,6 +191,16 @@ describe('when an overlay tries to widen the base', () => {
     expect(set.forTenant('other').capabilities['kv']).toBeUndefined();
   });
 
+  it('accepts an empty overlay as no change', () => {
+    folder(DEFAULT_TEXT, { 'acme.yaml': '# nothing yet\n' });
+    expect(loadPolicy(dir).forTenant('acme').capabilities['kv']).toBeDefined();
+  });
+
+  it('refuses a __proto__ key instead of letting it shape the policy', () => {
+    folder(DEFAULT_TEXT, { 'acme.yaml': '__proto__:\n  mode: audit\n' });
+    expect(configError(() => loadPolicy(dir)).details['line']).toBe(1);
+  });
+
   it('refuses an overlay file whose name is not a tenant name', () => {
     folder(DEFAULT_TEXT, { 'Bad Name.yaml': 'mode: enforce\n' });
     configError(() => loadPolicy(dir));
