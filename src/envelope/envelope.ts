@@ -173,8 +173,11 @@ function decodeUnguarded(
   const sigBytes: Uint8Array[] = [];
   for (let i = 0; i < sigs.length; i++) {
     const where = `signatures[${i}]`;
-    if (!Object.prototype.hasOwnProperty.call(sigs, i)) malformed(`${where}: missing`, where);
-    const fields = ownFields(sigs[i] as unknown, where, ['keyid', 'sig']);
+    const slot = Object.getOwnPropertyDescriptor(sigs, i);
+    if (slot === undefined) malformed(`${where}: missing`, where);
+    // Defends against time-of-check/time-of-use tricks: an index getter could answer differently.
+    if (!('value' in slot)) malformed(`${where}: expected a data property, got an accessor`, where);
+    const fields = ownFields(slot.value as unknown, where, ['keyid', 'sig']);
     const keyid = fields['keyid'];
     const sig = fields['sig'];
     if (typeof keyid !== 'string' || !KEYID.test(keyid)) {

@@ -3,8 +3,8 @@
  * is parsed until a signature over its PAE has verified under a keyring key.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, TrustError, type ErrorCode } from '../errors.ts';
-import { decodeEnvelope, encodeEnvelope } from '../envelope/envelope.ts';
+import { ConfigError, EnvelopeError, TrustError, type ErrorCode } from '../errors.ts';
+import { decodeEnvelope, encodeEnvelope, type DecodedEnvelope } from '../envelope/envelope.ts';
 import { guard } from '../envelope/guard.ts';
 import { resolveLimits, type EnvelopeLimits } from '../envelope/limits.ts';
 import { pae } from '../envelope/pae.ts';
@@ -140,12 +140,13 @@ type PreRefusal = CachedVerification['preRefusals'][number];
 
 /** Steps 1-3: size, envelope shape, signatures over PAE, then the statement. Pure; cacheable. */
 function decodeAndVerify(
-  input: string | Uint8Array | object,
+  input: string | Uint8Array | DecodedEnvelope,
   keyring: Keyring,
   limits: EnvelopeLimits,
 ): CachedVerification {
   // 1. Size and envelope shape (closed schema, strict base64, 1..4 distinct keyids).
-  const decoded = decodeEnvelope(input, limits);
+  const decoded =
+    typeof input === 'string' || input instanceof Uint8Array ? decodeEnvelope(input, limits) : input;
   // 2. Every signature over PAE, before anything reads the payload.
   const message = pae(PAYLOAD_TYPE, decoded.payload);
   const validKeyids: string[] = [];
@@ -275,14 +276,14 @@ function checkStatementTime(statement: Statement, o: Resolved): void {
 }
 
 function cacheKeyOf(
-  input: string | Uint8Array | object,
+  input: string | Uint8Array | DecodedEnvelope,
   keyring: Keyring,
   limitsKey: string,
-): string | undefined {
+): string {
   const hash = createHash('sha256');
   if (typeof input === 'string') hash.update('s').update(input);
   else if (input instanceof Uint8Array) hash.update('b').update(input);
-  else return undefined;
+  else hash.update('o').update(encodeEnvelope(input.envelope));
   return `${hash.digest('hex')}:${keyring.revision}:${limitsKey}`;
 }
 
@@ -311,24 +312,25 @@ export function verifyEnvelope(
       new ConfigError('ERR_CONFIG_INVALID', 'verifyEnvelope: options could not be read', {}, { cause }),
   );
   if (!(keyring instanceof Keyring)) badOption('keyring must be a Keyring');
-  if (input === null || (typeof input !== 'string' && typeof input !== 'object')) {
-    // Let decodeEnvelope produce the typed refusal for the wrong type.
-    decodeEnvelope(input as unknown as object, o.limits);
-  }
+  // Defends against an object that answers differently on a second read (getters on array
+  // indexes, Proxies): objects are decoded exactly once into a frozen copy, and that copy is both
+  // the cache key and what gets verified.
+  const source: string | Uint8Array | DecodedEnvelope = guard(
+    () =>
+      typeof input === 'string' || input instanceof Uint8Array ? input : decodeEnvelope(input, o.limits),
+    (cause) =>
+      new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'envelope could not be read as plain data', {}, { cause }),
+  );
   let result: CachedVerification | undefined;
   let key: string | undefined;
   if (o.cache !== undefined) {
-    key = cacheKeyOf(input, keyring, o.limitsKey);
-    if (key === undefined) {
-      // Objects are keyed by their canonical encoding (validated first).
-      key = cacheKeyOf(encodeEnvelope(input as Envelope), keyring, o.limitsKey);
-    }
-    result = o.cache.get(key!);
+    key = cacheKeyOf(source, keyring, o.limitsKey);
+    result = o.cache.get(key);
   }
   const cached = result !== undefined;
   if (result === undefined) {
-    result = decodeAndVerify(input, keyring, o.limits);
-    if (o.cache !== undefined) o.cache.set(key!, result);
+    result = decodeAndVerify(source, keyring, o.limits);
+    if (key !== undefined) o.cache?.set(key, result);
   }
   const signers = countSigners(result, keyring, o);
   checkStatementTime(result.statement, o);

@@ -143,6 +143,20 @@ describe('when the input is garbage (layer: envelope)', () => {
   });
 });
 
+describe('when an envelope object answers differently on a second read (layer: envelope)', () => {
+  it('refuses a signature slot that is a getter, so it cannot swap envelopes after the check', () => {
+    const good = JSON.parse(encodeEnvelope(signEnvelope(makeStatement(), KEY_A))) as Record<string, unknown>;
+    const real = (good['signatures'] as object[])[0];
+    let reads = 0;
+    const signatures: unknown[] = [];
+    Object.defineProperty(signatures, 0, {
+      get: () => (reads++ === 0 ? real : { keyid: 'f'.repeat(64), sig: 'x' }),
+      enumerable: true,
+    });
+    expect(verify({ ...good, signatures })).toBe('ERR_ENVELOPE_MALFORMED');
+  });
+});
+
 describe('when every field of the envelope has the wrong type (layer: envelope)', () => {
   const good = JSON.parse(encodeEnvelope(signEnvelope(makeStatement(), KEY_A))) as Record<string, unknown>;
   const wrongs: unknown[] = [null, 0, -1, 1.5, true, '', 'x', [], {}, [1], { a: 1 }];
