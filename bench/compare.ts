@@ -8,9 +8,9 @@ import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { median, timeRuns } from './harness.ts';
 import type { BenchOptions, BenchRatio, BenchReport, BenchRow } from './harness.ts';
-import type { EngineName, SealboxExtras } from './peers/engine.ts';
+import type { Engine, EngineName, SealboxExtras } from './peers/engine.ts';
 import { createEngine, loadSealboxModule } from './peers/factory.ts';
-import { FULL_SIZES, QUICK_SIZES, measureEngine } from './peers/measure.ts';
+import { FULL_SIZES, QUICK_SIZES, measureCompute, measureEngine } from './peers/measure.ts';
 import type { EngineFigures, MemoryFigures, Sizes } from './peers/measure.ts';
 import { runChild } from './peers/run-child.ts';
 import { coldComponentSource } from './workloads/cold-component.ts';
@@ -61,19 +61,30 @@ export async function runComparison(
   const notes: string[] = [];
   let sealbox: SealboxExtras | undefined;
 
-  for (const name of IN_PROCESS.filter((engine) => wanted.includes(engine))) {
-    let engine;
-    try {
-      engine = await createEngine(name, { quick: options.quick });
-      timing.push(await measureEngine(engine, sizes));
-      if (name === 'sealbox') {
-        sealbox = await (await loadSealboxModule()).measureSealboxExtras(engine, sizes);
+  // Every in-process engine stays open until the interleaved compute rounds are done.
+  const engines: Engine[] = [];
+  try {
+    for (const name of IN_PROCESS.filter((engine) => wanted.includes(engine))) {
+      let engine: Engine | undefined;
+      try {
+        engine = await createEngine(name, { quick: options.quick });
+        timing.push(await measureEngine(engine, sizes, { compute: false }));
+        if (name === 'sealbox')
+          sealbox = await (await loadSealboxModule()).measureSealboxExtras(engine, sizes);
+        engines.push(engine);
+      } catch (error) {
+        notes.push(`${name}: timing not measured: ${message(error)}`);
+        await engine?.close();
       }
-    } catch (error) {
-      notes.push(`${name}: timing not measured: ${message(error)}`);
-    } finally {
-      await engine?.close();
     }
+    try {
+      const compute = await measureCompute(engines, sizes);
+      for (const figures of timing) Object.assign(figures, compute.get(figures.engine));
+    } catch (error) {
+      notes.push(`compute not measured: ${message(error)}`);
+    }
+  } finally {
+    for (const engine of engines) await engine.close();
   }
   if (wanted.includes('ses')) {
     try {

@@ -79,7 +79,7 @@ export function renderSvg(reports: readonly BenchReport[], subtitle: string): st
     },
   ];
   const parts: string[] = [];
-  let y = 56;
+  let y = 72;
   for (const panel of panels) {
     const bars = rows
       .filter((row) => row.name.split('/')[0] === panel.workload)

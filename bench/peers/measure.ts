@@ -67,10 +67,10 @@ export interface EngineFigures {
   readonly warmSeqMedianMs: number;
   /** pipelined echo calls per second (`pipelineBatch` in flight) */
   readonly pipelinedOps: number;
-  /** one BM25 rank over the corpus, median ms */
-  readonly computeMs: number;
+  /** one BM25 rank over the corpus, median ms (NaN until measured) */
+  computeMs: number;
   /** the compute call's result (the smoke test checks the engines agree) */
-  readonly computeResult: Json;
+  computeResult: Json;
   /** the echo call's result (checked against the argument) */
   readonly echoResult: Json;
 }
@@ -117,8 +117,59 @@ async function tinybenchTask(name: string, timeMs: number, fn: () => Promise<unk
   return { opsPerSec: result.throughput.mean, medianMs: result.latency.p50 };
 }
 
+/** One engine's compute figure. */
+export interface ComputeFigure {
+  /** one BM25 rank over the corpus, median ms */
+  readonly computeMs: number;
+  readonly computeResult: Json;
+}
+
+/**
+ * Times the BM25 rank on several engines with their runs interleaved (engine A, B, C, A, B, C,
+ * ...), so a burst of load on the shared machine hits every engine alike and the ratios hold.
+ * quickjs, an interpreter, takes part in at most 3 rounds.
+ */
+export async function measureCompute(
+  engines: readonly Engine[],
+  sizes: Sizes,
+): Promise<Map<string, ComputeFigure>> {
+  const { component, query } = bm25Workload(sizes.corpusBytes);
+  const rankers: LoadedComponent[] = [];
+  for (const engine of engines)
+    rankers.push(await engine.load(await engine.prepare(component, freshTenant('bm25'))));
+  const times = engines.map((): number[] => []);
+  const results = engines.map((): Json => null);
+  try {
+    // One untimed warm-up call each (JIT, lazy compilation), then the timed rounds.
+    for (let i = 0; i < engines.length; i++) results[i] = await rankers[i]!.call('rank', query, 10);
+    for (let round = 0; round < sizes.computeRuns; round++) {
+      for (let i = 0; i < engines.length; i++) {
+        if (engines[i]!.name === 'quickjs' && round >= 3) continue;
+        const start = performance.now();
+        results[i] = await rankers[i]!.call('rank', query, 10);
+        times[i]!.push(performance.now() - start);
+      }
+    }
+  } finally {
+    for (const ranker of rankers) await ranker.dispose();
+  }
+  return new Map(
+    engines.map((engine, i) => [engine.name, { computeMs: median(times[i]!), computeResult: results[i]! }]),
+  );
+}
+
+/** Options of {@link measureEngine}. */
+export interface MeasureOptions {
+  /** false: skip the compute workload (the caller times it interleaved with other engines) */
+  readonly compute?: boolean;
+}
+
 /** Runs every timing workload on `engine`. */
-export async function measureEngine(engine: Engine, sizes: Sizes): Promise<EngineFigures> {
+export async function measureEngine(
+  engine: Engine,
+  sizes: Sizes,
+  options: MeasureOptions = {},
+): Promise<EngineFigures> {
   const coldMs = await measureCold(engine, sizes.coldLines, sizes.coldRuns);
   const coldLargeMs = await measureCold(engine, sizes.coldLinesLarge, Math.max(2, sizes.coldRuns >> 1));
 
@@ -131,19 +182,8 @@ export async function measureEngine(engine: Engine, sizes: Sizes): Promise<Engin
   );
   await echo.dispose();
 
-  const { component, query } = bm25Workload(sizes.corpusBytes);
-  const ranker = await engine.load(await engine.prepare(component, freshTenant('bm25')));
-  let computeResult: Json = null;
-  const runs = engine.name === 'quickjs' ? Math.min(3, sizes.computeRuns) : sizes.computeRuns;
-  const times = await timeRuns(
-    async () => {
-      computeResult = await ranker.call('rank', query, 10);
-    },
-    runs,
-    1,
-  );
-  await ranker.dispose();
-
+  const compute =
+    options.compute === false ? undefined : (await measureCompute([engine], sizes)).get(engine.name);
   return {
     engine: engine.name,
     coldMs,
@@ -151,8 +191,8 @@ export async function measureEngine(engine: Engine, sizes: Sizes): Promise<Engin
     warmSeqOps: sequential.opsPerSec,
     warmSeqMedianMs: sequential.medianMs,
     pipelinedOps: pipelined.opsPerSec * batch,
-    computeMs: median(times),
-    computeResult,
+    computeMs: compute?.computeMs ?? Number.NaN,
+    computeResult: compute?.computeResult ?? null,
     echoResult,
   };
 }
