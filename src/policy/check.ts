@@ -442,13 +442,15 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         if (!policy.forbiddenInAllStrings && key.type === 'Literal') skipStrings.add(key);
         break;
       }
-      case 'VariableDeclarator': {
-        const parent = node;
-        const id = parent['id'] as AnyNode;
-        if (id.type === 'Identifier' && parent['init']) {
-          const list = consts.get(id['name'] as string) ?? [];
-          list.push(parent['init'] as Node);
-          consts.set(id['name'] as string, list);
+      case 'VariableDeclaration': {
+        // `const k = <expr>`: remembered so `o[k]` can be folded (let/var can be reassigned).
+        if (node['kind'] !== 'const') break;
+        for (const declarator of node['declarations'] as AnyNode[]) {
+          const id = declarator['id'] as AnyNode;
+          if (id.type !== 'Identifier' || !declarator['init']) continue;
+          const list = consts.get(id['name'] as string);
+          if (list) list.push(declarator['init'] as Node);
+          else consts.set(id['name'] as string, [declarator['init'] as Node]);
         }
         break;
       }

@@ -25,6 +25,9 @@ type AnyNode = Node & Record<string, unknown>;
 /** Constant bindings (`const k = <expr>`) by name; several when the name is declared more than once. */
 export type ConstBindings = ReadonlyMap<string, readonly Node[]>;
 
+/** Per-check memo of folded `const` bindings (keyed by the bindings map of one check). */
+const identifierMemo = new WeakMap<ConstBindings, Map<string, Folded>>();
+
 function product(left: readonly string[], right: readonly string[]): readonly string[] | typeof TOO_COMPLEX {
   if (left.length * right.length > MAX_CANDIDATES) return TOO_COMPLEX;
   const out: string[] = [];
@@ -137,18 +140,35 @@ export function fold(node: Node, consts: ConstBindings, depth = 0): Folded {
     case 'AssignmentExpression':
       return n['operator'] === '=' ? fold(n['right'] as Node, consts, depth + 1) : undefined;
     case 'Identifier': {
-      const inits = consts.get(n['name'] as string);
+      const name = n['name'] as string;
+      const inits = consts.get(name);
       if (!inits) return undefined;
+      let memo = identifierMemo.get(consts);
+      if (!memo) identifierMemo.set(consts, (memo = new Map()));
+      if (memo.has(name)) return memo.get(name);
+      // Cycle guard (`const a = a + 'x'` is a TDZ error, but fold must not loop on it).
+      memo.set(name, undefined);
       let acc: readonly string[] | undefined;
+      let result: Folded;
       for (const init of inits) {
         const folded = fold(init, consts, depth + 1);
-        if (folded === TOO_COMPLEX) return TOO_COMPLEX;
+        if (folded === TOO_COMPLEX) {
+          result = TOO_COMPLEX;
+          break;
+        }
         if (folded === undefined) continue;
         const merged: readonly string[] | typeof TOO_COMPLEX = acc ? union(acc, folded) : folded;
-        if (merged === TOO_COMPLEX) return TOO_COMPLEX;
+        // Policy: a name bound by very many different constants is treated as dynamic (no false
+        // positive on big sources); the isolate still stops what the filter lets through.
+        if (merged === TOO_COMPLEX) {
+          acc = undefined;
+          break;
+        }
         acc = merged;
       }
-      return acc;
+      result ??= acc;
+      memo.set(name, result);
+      return result;
     }
     case 'ArrayExpression': {
       // `['constructor']` as a key converts to the string 'constructor'.
