@@ -50,6 +50,7 @@ export interface ResolvedKey {
 
 /** Why a key may not sign a statement, or undefined when it may. */
 export type ScopeRefusal =
+  | 'ERR_KEY_UNKNOWN'
   | 'ERR_KEY_REVOKED'
   | 'ERR_KEY_EXPIRED'
   | 'ERR_KEY_NOT_YET_VALID'
@@ -327,11 +328,11 @@ export class Keyring {
 
   /**
    * Why the key `keyid` may not sign `identifier` of `tenant` at `nowMs`, or undefined when it may.
-   * Unknown keys return undefined from {@link resolve}; check that first.
+   * An unknown key is ERR_KEY_UNKNOWN.
    */
   refusal(keyid: string, tenant: string, identifier: string, nowMs: number): ScopeRefusal | undefined {
     const r = this.#byId.get(keyid);
-    if (r === undefined) return 'ERR_KEY_REVOKED';
+    if (r === undefined) return 'ERR_KEY_UNKNOWN';
     if (r.entry.status !== 'active') return 'ERR_KEY_REVOKED';
     if (r.validUntilMs !== undefined && nowMs >= r.validUntilMs) return 'ERR_KEY_EXPIRED';
     if (r.validFromMs !== undefined && nowMs < r.validFromMs) return 'ERR_KEY_NOT_YET_VALID';

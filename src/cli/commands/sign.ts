@@ -1,5 +1,5 @@
 /** `sealbox sign`: canonicalise a statement JSON file as-is and sign it (for build pipelines). */
-import { EnvelopeError, UsageError } from '../../errors.ts';
+import { EnvelopeError, SealboxError, UsageError } from '../../errors.ts';
 import { encodeEnvelope } from '../../envelope/envelope.ts';
 import { DEFAULT_ENVELOPE_LIMITS, scanJson } from '../../envelope/limits.ts';
 import { buildStatementPayload, statementDigest } from '../../envelope/statement.ts';
@@ -31,7 +31,14 @@ export const signCommand: Command = {
     const keyPaths = stringList(args, 'key');
     if (keyPaths.length === 0) throw new UsageError('ERR_USAGE', `sign: --key is required\n\n${usage}`);
     const keys = keyPaths.map((p) => parsePrivateKey(readTextBounded(io.cwd, p, 4096)));
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(readEnvelopeFile(io.cwd, statementPath));
+    let text: string;
+    try {
+      // Defends against signing something other than the file: invalid UTF-8 is refused, not replaced.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(readEnvelopeFile(io.cwd, statementPath));
+    } catch (error) {
+      if (error instanceof SealboxError) throw error;
+      throw new EnvelopeError('ERR_STATEMENT_INVALID', `${statementPath}: not valid UTF-8`, { field: '' });
+    }
     if (scanJson(text, DEFAULT_ENVELOPE_LIMITS.maxJsonDepth, true) !== undefined) {
       throw new EnvelopeError(
         'ERR_STATEMENT_INVALID',
