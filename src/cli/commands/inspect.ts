@@ -38,6 +38,7 @@ function summary(s: Statement): Record<string, unknown> {
   };
 }
 
+/** The `sealbox inspect` command (see `usage`). */
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'decode an envelope without trusting it (nothing is verified or run)',

@@ -43,6 +43,7 @@ function createExclusive(path: string, data: string, mode: number): void {
   }
 }
 
+/** The `sealbox keygen` command (see `usage`). */
 export const keygenCommand: Command = {
   name: 'keygen',
   summary: 'generate an Ed25519 key pair (NAME.key 0600 + NAME.pub.json)',

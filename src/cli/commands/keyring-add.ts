@@ -20,6 +20,7 @@ validity window (RFC 3339). The key is checked (not small-order, keyid matches) 
 
 Exit codes: 0 ok, 2 usage, 3 invalid key or keyring.`;
 
+/** The `sealbox keyring add` command (see `usage`). */
 export const keyringAddCommand: Command = {
   name: 'keyring add',
   summary: 'trust a public key for tenants and identifier globs',

@@ -13,6 +13,7 @@ Envelopes signed only by this key are refused from then on (ERR_KEY_REVOKED).
 
 Exit codes: 0 ok, 2 usage, 3 invalid keyring, 4 the key is not in the keyring.`;
 
+/** The `sealbox keyring revoke` command (see `usage`). */
 export const keyringRevokeCommand: Command = {
   name: 'keyring revoke',
   summary: 'revoke a key in a keyring',

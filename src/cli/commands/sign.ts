@@ -20,6 +20,7 @@ envelope to OUT, or to stdout.
 
 Exit codes: 0 ok, 2 usage, 3 invalid statement or key.`;
 
+/** The `sealbox sign` command (see `usage`). */
 export const signCommand: Command = {
   name: 'sign',
   summary: 'canonicalise (RFC 8785) and sign a statement as-is',

@@ -19,6 +19,7 @@ Prints tenant, identifier, version, digest and the signers that counted.
 
 Exit codes: 0 verified, 2 usage, 3 malformed envelope or keyring, 4 trust refused.`;
 
+/** The `sealbox verify` command (see `usage`). */
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'verify an envelope against a keyring (signatures, scopes, expiry)',
