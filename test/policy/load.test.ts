@@ -372,3 +372,26 @@ describe('when a policy is in audit mode', () => {
     }
   });
 });
+
+describe('when the same lists are written in another order', () => {
+  it('gives the same effective policy (order never matters) and deny beats allow', () => {
+    const reversed = DEFAULT_TEXT.replace(
+      /( {4}- .*\n)+/g,
+      (block) => block.split('\n').filter(Boolean).reverse().join('\n') + '\n',
+    );
+    expect(reversed).not.toBe(DEFAULT_TEXT);
+    writeFileSync(join(dir, 'a.yaml'), DEFAULT_TEXT);
+    writeFileSync(join(dir, 'b.yaml'), reversed);
+    const a = loadPolicy(join(dir, 'a.yaml')).forTenant('t');
+    const b = loadPolicy(join(dir, 'b.yaml')).forTenant('t');
+    expect([...b.syntax]).toEqual([...a.syntax]);
+    expect([...b.globals]).toEqual([...a.globals]);
+    expect([...b.forbiddenNames]).toEqual([...a.forbiddenNames]);
+
+    const both = DEFAULT_TEXT.replace('  deny:\n    - globalThis', '  deny:\n    - Map\n    - globalThis');
+    writeFileSync(join(dir, 'c.yaml'), both);
+    const c = loadPolicy(join(dir, 'c.yaml')).forTenant('t');
+    expect(c.globals.has('Map')).toBe(false);
+    expect(checkSource('new Map();', c).violations.map((v) => v.rule)).toEqual(['globals.not-allowed']);
+  });
+});
