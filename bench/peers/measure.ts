@@ -8,7 +8,7 @@ import { median, timeRuns } from '../harness.ts';
 import { bm25Workload } from '../workloads/bm25.ts';
 import { coldComponent } from '../workloads/cold-component.ts';
 import { ECHO_ARGUMENT, ECHO_COMPONENT } from '../workloads/echo.ts';
-import { treeRssMb } from './rss.ts';
+import { selfRssMb, treeRssMb } from './rss.ts';
 import type { Engine, Json, LoadedComponent, PreparedComponent } from './engine.ts';
 
 /** Sizes of one measurement run. */
@@ -204,6 +204,8 @@ export interface MemoryFigures {
   readonly baselineMb: number;
   readonly loadedMb: number;
   readonly perComponentMb: number;
+  /** the part of perComponentMb in the measuring process itself (the rest is in its children) */
+  readonly hostPerComponentMb: number;
 }
 
 async function settle(): Promise<void> {
@@ -225,6 +227,7 @@ export async function measureMemory(engine: Engine, count: number, lines = 200):
   await warm.call('first');
   await settle();
   const baselineMb = treeRssMb();
+  const hostBaselineMb = selfRssMb();
   const loaded: LoadedComponent[] = [];
   for (let i = 0; i < count; i++) {
     const instance = await engine.load(await engine.prepare(component, `mem-tenant-${i}`));
@@ -233,6 +236,7 @@ export async function measureMemory(engine: Engine, count: number, lines = 200):
   }
   await settle();
   const loadedMb = treeRssMb();
+  const hostLoadedMb = selfRssMb();
   for (const instance of loaded) await instance.dispose();
   await warm.dispose();
   return {
@@ -241,5 +245,6 @@ export async function measureMemory(engine: Engine, count: number, lines = 200):
     baselineMb,
     loadedMb,
     perComponentMb: (loadedMb - baselineMb) / count,
+    hostPerComponentMb: (hostLoadedMb - hostBaselineMb) / count,
   };
 }

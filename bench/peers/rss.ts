@@ -56,3 +56,8 @@ export function treeRssMb(root = process.pid): number {
   for (const pid of descendants(root)) kb += rssKb(pid);
   return kb / 1024;
 }
+
+/** Resident set size of this process alone, in MB. */
+export function selfRssMb(): number {
+  return rssKb(process.pid) / 1024;
+}
