@@ -379,6 +379,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       } else
         op.reject(new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker died; it will be replaced'));
     }
+    // Replace the worker now, so the next call finds it booted (components reload lazily).
+    if (!closed) spawn(slot);
   }
 
   function ensureHeartbeat(): void {
