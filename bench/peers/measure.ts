@@ -206,6 +206,10 @@ export interface MemoryFigures {
   readonly perComponentMb: number;
   /** the part of perComponentMb in the measuring process itself (the rest is in its children) */
   readonly hostPerComponentMb: number;
+  /** load + first call, median ms of the first tenth of the loads (few tenants resident) */
+  readonly loadMsFirstTenth: number;
+  /** the same for the last tenth (nearly `count` tenants resident) */
+  readonly loadMsLastTenth: number;
 }
 
 async function settle(): Promise<void> {
@@ -229,11 +233,16 @@ export async function measureMemory(engine: Engine, count: number, lines = 200):
   const baselineMb = treeRssMb();
   const hostBaselineMb = selfRssMb();
   const loaded: LoadedComponent[] = [];
+  const loadMs: number[] = [];
   for (let i = 0; i < count; i++) {
-    const instance = await engine.load(await engine.prepare(component, `mem-tenant-${i}`));
+    const prepared = await engine.prepare(component, `mem-tenant-${i}`);
+    const start = performance.now();
+    const instance = await engine.load(prepared);
     await instance.call('first');
+    loadMs.push(performance.now() - start);
     loaded.push(instance);
   }
+  const tenth = Math.max(1, Math.floor(count / 10));
   await settle();
   const loadedMb = treeRssMb();
   const hostLoadedMb = selfRssMb();
@@ -246,5 +255,7 @@ export async function measureMemory(engine: Engine, count: number, lines = 200):
     loadedMb,
     perComponentMb: (loadedMb - baselineMb) / count,
     hostPerComponentMb: (hostLoadedMb - hostBaselineMb) / count,
+    loadMsFirstTenth: median(loadMs.slice(0, tenth)),
+    loadMsLastTenth: median(loadMs.slice(-tenth)),
   };
 }
