@@ -74,3 +74,21 @@ export type {
   CapabilityGrants,
   TrustRequirements,
 } from './policy/types.ts';
+export { createSupervisor } from './sandbox/supervisor.ts';
+export type {
+  Supervisor,
+  SupervisorOptions,
+  SupervisorStats,
+  ComponentSpec,
+  SandboxedComponent,
+} from './sandbox/supervisor.ts';
+export { DEFAULT_SANDBOX_LIMITS } from './sandbox/limits.ts';
+export type { SandboxLimits } from './sandbox/limits.ts';
+export { MemoryKvStore, SqliteKvStore } from './sandbox/kv-store.ts';
+export type { KvStore } from './sandbox/kv-store.ts';
+export type {
+  HostCapability,
+  CapabilityMethod,
+  CapabilityContext,
+  LogEntry,
+} from './sandbox/capabilities.ts';
