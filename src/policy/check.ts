@@ -32,13 +32,41 @@ const MODULE_NODE_TYPES = new Set([
 /** Receivers whose calls take property names as string arguments (Reflect.get(o, 'x'), ...). */
 const REFLECTIVE_RECEIVERS = new Set(['Reflect', 'Object']);
 
-/** Node types inside which `this` is not the script's global object (arrows inherit it). */
-const SCOPING_TYPES = new Set([
-  'FunctionDeclaration',
-  'FunctionExpression',
-  'ClassDeclaration',
-  'ClassExpression',
-]);
+const IN_FUNCTION = 1;
+const STRICT = 2;
+
+function hasUseStrict(body: AnyNode): boolean {
+  const list = (body.type === 'Program' ? body['body'] : body['body']) as AnyNode[] | undefined;
+  if (!Array.isArray(list)) return false;
+  for (const statement of list) {
+    const directive = statement['directive'];
+    if (typeof directive !== 'string') return false;
+    if (directive === 'use strict') return true;
+  }
+  return false;
+}
+
+/**
+ * Flags for the children of `node`. Classes are strict and bind `this`; functions bind `this`,
+ * except a sloppy-mode function expression called directly (`(function () { return this })()`),
+ * where `this` is the global object; arrows inherit.
+ */
+function childFlagsOf(node: AnyNode, flags: number, globalThisCallees: ReadonlySet<Node>): number {
+  switch (node.type) {
+    case 'ClassDeclaration':
+    case 'ClassExpression':
+      return flags | IN_FUNCTION | STRICT;
+    case 'FunctionDeclaration':
+    case 'FunctionExpression': {
+      const body = node['body'] as AnyNode;
+      const strict = (flags & STRICT) !== 0 || hasUseStrict(body);
+      const globalThis = !strict && globalThisCallees.has(node);
+      return (strict ? STRICT : 0) | (globalThis ? 0 : IN_FUNCTION);
+    }
+    default:
+      return flags;
+  }
+}
 
 const COMPARISONS = new Set(['===', '!==', '==', '!=']);
 
@@ -382,14 +410,18 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
   const stack: AnyNode[] = [program as unknown as AnyNode];
   const depths: number[] = [1];
   // Whether the node sits inside a function or class (where `this` is not the global object).
-  const inFunction: boolean[] = [false];
+  // Bit flags per node: IN_FUNCTION (`this` is not the global object there), STRICT.
+  const flags: number[] = [hasUseStrict(program as unknown as AnyNode) ? STRICT : 0];
+  // Sloppy-mode function expressions called directly (IIFE, `.call(null)`): their `this` is global.
+  const globalThisCallees = new Set<Node>();
   let nodes = 0;
   let deepest = 0;
   let complete = true;
   while (stack.length > 0) {
     const node = stack.pop()!;
     const d = depths.pop()!;
-    const scoped = inFunction.pop()!;
+    const nodeFlags = flags.pop()!;
+    const scoped = (nodeFlags & IN_FUNCTION) !== 0;
     nodes++;
     if (d > deepest) deepest = d;
     if (nodes > maxNodes) {
@@ -456,6 +488,13 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
       }
       case 'CallExpression': {
         let callee = node['callee'] as AnyNode;
+        const direct =
+          callee.type === 'MemberExpression' &&
+          callee['computed'] !== true &&
+          ['call', 'apply'].includes((callee['property'] as AnyNode)['name'] as string)
+            ? (callee['object'] as AnyNode)
+            : callee;
+        if (direct.type === 'FunctionExpression') globalThisCallees.add(direct);
         // Reflect.get.call(null, o, 'constructor') / .apply: look through call/apply.
         if (
           callee.type === 'MemberExpression' &&
@@ -499,10 +538,15 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         if (node['test']) skipStrings.add(node['test'] as Node);
         break;
       case 'ThisExpression':
-        // Defends against reaching the global object: top-level `this` in a script is globalThis,
-        // which would make every global reachable by computed keys.
-        if (!scoped)
-          out.add('globals.not-allowed', '`this` at the top level is the global object', node.start);
+        // Defends against reaching the global object: top-level `this` in a script, and `this` in a
+        // sloppy function called directly, is globalThis (every global by computed keys).
+        if (!scoped) {
+          out.add(
+            'globals.not-allowed',
+            '`this` here is the global object (top level or sloppy direct call)',
+            node.start,
+          );
+        }
         break;
       case 'Literal':
         if (policy.forbiddenInAllStrings && typeof node['value'] === 'string' && !skipStrings.has(node)) {
@@ -525,7 +569,7 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     // Children, pushed in reverse so they pop in source order. Known node types use a fixed key
     // table (fast); any other type falls back to every own key (fail closed: nothing is skipped).
     const childDepth = d + 1;
-    const childScoped = scoped || SCOPING_TYPES.has(type);
+    const childFlags = childFlagsOf(node, nodeFlags, globalThisCallees);
     const keys = CHILD_KEYS.get(type) ?? Object.keys(node).filter((key) => !NON_CHILD_KEYS.has(key));
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k]!;
@@ -537,13 +581,13 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
           if (child !== null && typeof child.type === 'string') {
             stack.push(child);
             depths.push(childDepth);
-            inFunction.push(childScoped);
+            flags.push(childFlags);
           }
         }
       } else if (typeof (value as AnyNode).type === 'string') {
         stack.push(value as AnyNode);
         depths.push(childDepth);
-        inFunction.push(childScoped);
+        flags.push(childFlags);
       }
     }
   }

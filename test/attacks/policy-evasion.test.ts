@@ -154,6 +154,12 @@ const CASES: readonly Case[] = [
     'globals.not-allowed',
   ],
   ['top-level this in an arrow', 'const g = () => /*@*/this;', 'globals.not-allowed'],
+  ['this in a sloppy IIFE', 'const g = (function () { return /*@*/this; })();', 'globals.not-allowed'],
+  [
+    'this in a sloppy function via call(null)',
+    'const g = function () { return /*@*/this; }.call(null);',
+    'globals.not-allowed',
+  ],
   ['V8 stack-trace hook', wrap('Error./*@*/prepareStackTrace = (e, frames) => frames;'), 'names.forbidden'],
   ['top-level arguments', 'const a = /*@*/arguments;', 'globals.not-allowed'],
   ['undeclared assignment', wrap('/*@*/leak = o;'), 'globals.not-allowed'],

@@ -101,3 +101,18 @@ describe('when the same requires name appears twice', () => {
     expect(result.violations.map((v) => v.rule)).toEqual(['capability.not-granted']);
   });
 });
+
+describe('when `this` is used inside functions and classes', () => {
+  it('accepts it in methods, class fields, static blocks, strict IIFEs and ordinary functions', () => {
+    expect(
+      rules('class A extends Component { x = this; static { this.y = 1; } m() { return () => this; } }'),
+    ).toEqual([]);
+    expect(rules('const g = (function () { "use strict"; return this; })();')).toEqual([]);
+    expect(rules('"use strict";\nconst g = (function () { return this; })();')).toEqual([]);
+    expect(
+      rules(
+        'function F() { this.x = 1; } const o = { m() { return this; }, f: function () { return this; } };',
+      ),
+    ).toEqual([]);
+  });
+});
