@@ -4,14 +4,14 @@
  * comparison suite last, it spawns its own children), prints one table, writes the JSON results
  * and regenerates docs/performance.svg.
  *
- *   npm run bench                   full run: bench/results/latest.json, a dated copy, the chart
+ *   npm run bench                   full run: bench/results/latest.json + latest.md, a dated copy, the chart
  *   npm run bench -- --quick        tiny sizes (smoke); writes bench/results/partial-latest.json only
  *   npm run bench -- --only compare one suite (file name without .ts); partial-latest.json only
  */
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BenchOptions, BenchReport } from './harness.ts';
+import type { BenchOptions, BenchReport, BenchRow } from './harness.ts';
 import { renderSvg } from './svg.ts';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -94,6 +94,85 @@ export function formatTable(reports: readonly BenchReport[]): string {
   return lines.join('\n');
 }
 
+const ENGINES = ['sealbox', 'ivm-raw', 'node-vm', 'quickjs', 'ses'];
+
+function cell(row: BenchRow | undefined, pick: (row: BenchRow) => number | undefined, scale = 1): string {
+  const value = row === undefined ? undefined : pick(row);
+  return value === undefined || !Number.isFinite(value)
+    ? '–'
+    : num(value * scale, value * scale >= 10 ? 1 : 3);
+}
+
+/**
+ * Formats a run as Markdown: the comparison as one table (workloads × engines), its ratios, then
+ * every other suite's rows and ratios. Full runs write it to bench/results/latest.md for the docs.
+ */
+export function formatMarkdown(results: BenchResults): string {
+  const out: string[] = [];
+  const m = results.machine;
+  out.push(
+    `Run ${results.date} on ${m.cpu} × ${m.nproc}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}).`,
+    '',
+  );
+  const compare = results.reports.find((report) => report.suite === 'compare');
+  if (compare) {
+    const rows = new Map(compare.rows.map((row) => [row.name, row]));
+    const workloads = [
+      ...new Set(compare.rows.filter((row) => row.name.includes('/')).map((row) => row.name.split('/')[0]!)),
+    ];
+    const engines = ENGINES.filter((engine) => compare.rows.some((row) => row.name.endsWith(`/${engine}`)));
+    const lines: [string, string, (row: BenchRow) => number | undefined, number][] = [];
+    for (const workload of workloads) {
+      if (!engines.some((engine) => rows.has(`${workload}/${engine}`))) continue;
+      if (workload === 'warm-call') {
+        lines.push(['warm-call', 'calls/s', (row) => row.opsPerSec, 1]);
+        lines.push(['warm-call', 'median µs', (row) => row.medianMs, 1000]);
+      } else if (workload === 'pipelined') lines.push([workload, 'calls/s', (row) => row.opsPerSec, 1]);
+      else if (workload === 'memory' || workload.startsWith('memory-'))
+        lines.push([workload, 'MB/component', (row) => row.value, 1]);
+      else lines.push([workload, 'median ms', (row) => row.medianMs, 1]);
+    }
+    out.push(
+      `| workload | unit | ${engines.join(' | ')} |`,
+      `|---|---|${engines.map(() => '---:').join('|')}|`,
+    );
+    for (const [workload, unit, pick, scale] of lines) {
+      out.push(
+        `| ${workload} | ${unit} | ${engines.map((engine) => cell(rows.get(`${workload}/${engine}`), pick, scale)).join(' | ')} |`,
+      );
+    }
+    const single = compare.rows.filter((row) => !engines.some((engine) => row.name.endsWith(`/${engine}`)));
+    for (const row of single) {
+      out.push(
+        `| ${row.name} | ${row.medianMs !== undefined ? 'median ms' : (row.unit ?? '')} | ${cell(row, (r) => r.medianMs ?? r.value)} |`,
+      );
+    }
+    out.push('');
+  }
+  const ratios = results.reports.flatMap((report) =>
+    report.ratios.map((ratio) => ({ suite: report.suite, ...ratio })),
+  );
+  if (ratios.length > 0) {
+    out.push('| suite | ratio | measured | target | |', '|---|---|---:|---|---|');
+    for (const ratio of ratios)
+      out.push(
+        `| ${ratio.suite} | ${ratio.name} | ${num(ratio.value)} | ${ratio.target} | ${ratio.ok ? 'met' : '**missed**'} |`,
+      );
+    out.push('');
+  }
+  for (const report of results.reports.filter((r) => r.suite !== 'compare')) {
+    out.push(`**${report.suite}**`, '', '| row | ops/s | median ms | value |', '|---|---:|---:|---|');
+    for (const row of report.rows) {
+      out.push(
+        `| ${row.name} | ${num(row.opsPerSec, 1)} | ${num(row.medianMs, 4)} | ${row.value === undefined ? '' : `${num(row.value)} ${row.unit ?? ''}`} |`,
+      );
+    }
+    out.push('');
+  }
+  for (const failure of results.failures) out.push(`Suite ${failure.suite} failed: ${failure.error}`, '');
+  return out.join('\n');
+}
+
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: string } {
   const quick = argv.includes('--quick');
   const index = argv.indexOf('--only');
@@ -161,12 +240,13 @@ async function main(argv: readonly string[]): Promise<number> {
     log('partial run: wrote bench/results/partial-latest.json (latest.json and the chart are left alone)');
   } else {
     writeFileSync(`${RESULTS_DIR}latest.json`, json);
+    writeFileSync(`${RESULTS_DIR}latest.md`, `${formatMarkdown(results)}\n`);
     writeFileSync(`${RESULTS_DIR}${date.replace(/[:.]/g, '-')}.json`, json);
     writeFileSync(
       SVG_PATH,
       renderSvg(reports, `${date.slice(0, 10)} · ${machine.cpu} x${machine.nproc} · Node ${machine.node}`),
     );
-    log('wrote bench/results/latest.json, a dated copy, and docs/performance.svg');
+    log('wrote bench/results/latest.json (+ latest.md, a dated copy) and docs/performance.svg');
   }
   return failures.length === 0 ? 0 : 1;
 }
