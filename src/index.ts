@@ -60,6 +60,8 @@ export type { FreeReference } from './component/free-variables.ts';
 export { loadPolicy, isTenantName, TENANT_PATTERN } from './policy/load.ts';
 export { checkSource, assertSourceAllowed } from './policy/check.ts';
 export { POLICY_RULES } from './policy/rules.ts';
+export { suggestPolicy } from './policy/suggest.ts';
+export type { PolicySuggestion } from './policy/suggest.ts';
 export type { PolicyRule } from './policy/rules.ts';
 export type {
   EffectivePolicy,
