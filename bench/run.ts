@@ -143,9 +143,12 @@ export function formatMarkdown(results: BenchResults): string {
     }
     const single = compare.rows.filter((row) => !engines.some((engine) => row.name.endsWith(`/${engine}`)));
     for (const row of single) {
-      out.push(
-        `| ${row.name} | ${row.medianMs !== undefined ? 'median ms' : (row.unit ?? '')} | ${cell(row, (r) => r.medianMs ?? r.value)} |`,
-      );
+      const unit = row.medianMs !== undefined ? 'median ms' : (row.unit ?? '');
+      const rest = engines
+        .slice(1)
+        .map(() => ' |')
+        .join('');
+      out.push(`| ${row.name} | ${unit} | ${cell(row, (r) => r.medianMs ?? r.value)} |${rest}`);
     }
     out.push('');
   }
