@@ -3,9 +3,11 @@
  * or a parse error, in bounded time, never a crash or an untyped exception.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkSource } from '../../src/policy/check.ts';
-import { defaultPolicy } from '../policy/support.ts';
+import { defaultPolicy, FIXTURES_DIR } from '../policy/support.ts';
 
 function timed<T>(fn: () => T): { value: T; ms: number } {
   const start = performance.now();
@@ -147,5 +149,41 @@ describe('when the AST exceeds the policy limits', () => {
     const result = checkSource(`let ${name}; let ${name};`, defaultPolicy);
     expect(result.violations[0]!.rule).toBe('syntax.parse');
     expect(result.violations[0]!.message.length).toBeLessThan(400);
+  });
+});
+
+describe('when arbitrary or mutated sources are checked (property)', () => {
+  const legit = readdirSync(`${FIXTURES_DIR}legit/`).map((f) =>
+    readFileSync(`${FIXTURES_DIR}legit/${f}`, 'utf8'),
+  );
+
+  it('never throws on any string, and every violation has a known shape', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (source) => {
+        const result = checkSource(source, defaultPolicy);
+        for (const v of result.violations) {
+          expect(typeof v.rule).toBe('string');
+          expect(v.line).toBeGreaterThanOrEqual(0);
+        }
+        expect(result.ok).toBe(result.violations.length === 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on legit components with random splices', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: legit.length - 1 }),
+        fc.nat(),
+        fc.string({ maxLength: 12 }),
+        (which, at, insert) => {
+          const source = legit[which]!;
+          const cut = at % (source.length + 1);
+          checkSource(source.slice(0, cut) + insert + source.slice(cut), defaultPolicy);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
