@@ -77,6 +77,13 @@ describe('when no path is given', () => {
     expect([...strict.syntax].every((t) => def.syntax.has(t))).toBe(true);
     expect(strict.capabilities['kv']).toBeUndefined();
   });
+
+  it('strict.yaml still accepts a plain component', () => {
+    const strict = loadPolicy(join(POLICIES_DIR, 'strict.yaml')).forTenant('acme');
+    const source =
+      'class Upper extends Component {\n  async run(text) {\n    await this.host.log("info", "run");\n    return text.toUpperCase().split(/\\s+/).filter(Boolean);\n  }\n}\n';
+    expect(checkSource(source, strict, { requires: ['log'] }).violations).toEqual([]);
+  });
 });
 
 describe('when the effective policy is handed out', () => {
