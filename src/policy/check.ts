@@ -626,6 +626,9 @@ function checkGlobals(
     const at = ref.node.start;
     if (forbiddenNames.has(name)) {
       out.add('names.forbidden', `forbidden name ${quote(name)} as a global`, at);
+      // Also say that the global itself is not allowed (it never is: deny beats allow).
+      if (!globals.has(name))
+        out.add('globals.not-allowed', `global ${quote(name)} is not allowed by policy`, at);
       continue;
     }
     if (globalsDenied.has(name)) {
