@@ -446,7 +446,8 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         `${type === 'ImportExpression' ? 'dynamic import()' : type}: components are scripts`,
         node.start,
       );
-    } else if (!syntax.has(type)) {
+    }
+    if (!syntax.has(type)) {
       out.add('syntax.node-type', `node type ${type} is not allowed by policy`, node.start);
     }
 
