@@ -131,7 +131,7 @@ interface CheckedEntry {
   readonly result: CheckResult;
 }
 
-/** Bounded cache of AST checks, keyed by digest + tenant + policy revision. */
+/** Bounded cache of AST checks, keyed by digest + tenant + the EffectivePolicy object in force. */
 const MAX_CHECK_CACHE = 1024;
 
 function elapsed(start: number): number {
@@ -146,15 +146,41 @@ function decodeArtifacts(statement: Statement): Record<string, Uint8Array> {
   return artifacts;
 }
 
-function assertTenantName(tenant: unknown): asserts tenant is string {
-  // Defends against a caller passing a non-string tenant that later becomes a file name or kv
-  // namespace: only the statement-tenant syntax is accepted.
-  if (typeof tenant !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(tenant)) {
-    throw new ConfigError(
-      'ERR_CONFIG_INVALID',
-      `load: tenant must match [a-z0-9][a-z0-9._-]{0,63}, got ${JSON.stringify(String(tenant)).slice(0, 80)}`,
-    );
+const TENANT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function badTenant(got: string, cause?: unknown): never {
+  throw new ConfigError(
+    'ERR_CONFIG_INVALID',
+    `load: options.tenant must be a string matching ${TENANT_NAME.source}, got ${got}`,
+    {},
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Reads and validates `options.tenant` exactly once.
+ * Defends against a hostile or buggy caller: a getter or Proxy trap that throws, a value whose
+ * toString throws (or a null-prototype object, which has none), a tenant inherited from a polluted
+ * Object.prototype. Only an own data property holding a tenant-syntax string is accepted, and
+ * every other case is a typed ConfigError whose message never stringifies the value.
+ */
+function readTenant(loadOptions: unknown): string {
+  if (typeof loadOptions !== 'object' || loadOptions === null)
+    badTenant(`options of type ${typeof loadOptions}`);
+  let descriptor: PropertyDescriptor | undefined;
+  try {
+    descriptor = Object.getOwnPropertyDescriptor(loadOptions, 'tenant');
+  } catch (error) {
+    badTenant('options that could not be read', error);
   }
+  if (descriptor === undefined) badTenant('no own tenant property');
+  if (!('value' in descriptor)) badTenant('an accessor');
+  const tenant: unknown = descriptor.value;
+  if (typeof tenant !== 'string') badTenant(tenant === null ? 'null' : typeof tenant);
+  // Defends against a caller's tenant that later becomes a file name or kv namespace, or carries
+  // terminal escapes into logs: only the statement-tenant syntax is accepted.
+  if (!TENANT_NAME.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
+  return tenant;
 }
 
 class KeyringSource {
@@ -263,8 +289,23 @@ export function createLoader(options: LoaderOptions): Loader {
     }
   }
 
+  // Defends against a stale verdict surviving a policy change: the revision number alone does
+  // not change on a tenant-overlay edit, nor on an audit → enforce switch reloaded without a bump
+  // (reload accepts an equal revision). Each EffectivePolicy object (a new one after every reload)
+  // gets its own generation, so a cached check is reused only under the very policy it ran against.
+  const generations = new WeakMap<EffectivePolicy, number>();
+  let nextGeneration = 0;
+  function generationOf(effective: EffectivePolicy): number {
+    let generation = generations.get(effective);
+    if (generation === undefined) {
+      generation = ++nextGeneration;
+      generations.set(effective, generation);
+    }
+    return generation;
+  }
+
   function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
-    const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}`;
+    const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}\u0000${effective.mode}\u0000${generationOf(effective)}`;
     const hit = checks.get(key);
     if (hit) {
       // LRU: move to the back.
@@ -287,13 +328,14 @@ export function createLoader(options: LoaderOptions): Loader {
     const started = now();
     const stages: StageTimes = { verify: 0, policy: 0, sandbox: 0 };
     const cached = { verify: false, policy: false };
-    const tenant = loadOptions?.tenant;
+    // Only a validated name ever reaches the decision event (never raw caller input).
+    let tenant = '';
     let verified: VerifiedEnvelope | undefined;
     let effective: EffectivePolicy | undefined;
     let rules: string[] | undefined;
     try {
       if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
-      assertTenantName(tenant);
+      tenant = readTenant(loadOptions);
       effective = policy.forTenant(tenant);
 
       // Steps 1-3: size limit, envelope, signatures, statement, tenant, expiry, rollback.
@@ -312,7 +354,7 @@ export function createLoader(options: LoaderOptions): Loader {
       cached.verify = verified.cached === true;
       stages.verify = elapsed(t);
 
-      // Step 4: AST policy and capability grant (cached per digest + tenant + policy revision).
+      // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
       t = performance.now();
       const check = cachedCheck(verified, effective, tenant);
       cached.policy = check.cached;
@@ -361,7 +403,7 @@ export function createLoader(options: LoaderOptions): Loader {
       if (error instanceof PolicyError) rules = [...new Set(error.violations.map((v) => v.rule))];
       report({
         time: started.toISOString(),
-        tenant: typeof tenant === 'string' ? tenant.slice(0, 64) : '',
+        tenant,
         result: 'refused',
         ...(verified
           ? {
