@@ -50,14 +50,17 @@ export function descendants(root: number): number[] {
   return found;
 }
 
-/** Resident set size of `root` and all its descendants, in MB. */
+/** /proc reports kB meaning KiB; figures here are decimal MB (10^6 bytes), as the 3 MB target. */
+const KIB_PER_MB = 1e6 / 1024;
+
+/** Resident set size of `root` and all its descendants, in MB (10^6 bytes). */
 export function treeRssMb(root = process.pid): number {
   let kb = rssKb(root);
   for (const pid of descendants(root)) kb += rssKb(pid);
-  return kb / 1024;
+  return kb / KIB_PER_MB;
 }
 
-/** Resident set size of this process alone, in MB. */
+/** Resident set size of this process alone, in MB (10^6 bytes). */
 export function selfRssMb(): number {
-  return rssKb(process.pid) / 1024;
+  return rssKb(process.pid) / KIB_PER_MB;
 }
