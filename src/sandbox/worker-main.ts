@@ -29,7 +29,7 @@ interface InFlight {
   readonly tenantKey: number;
   readonly key: number;
   readonly deadline: number;
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const isolates = new Map<number, TenantIsolate>();
@@ -64,17 +64,27 @@ function answer(id: number, message: WorkerMessage): void {
 /**
  * Registers a load or call with its own wall-clock timer. The isolate timeout alone is not enough
  * (host-callback time is not counted, BigInt work overruns it, promise chains run outside it).
+ * `armed: false` defers the timer (a synchronous entry cannot be interrupted by it anyway).
  */
-function track(id: number, tenantKey: number, key: number, timeoutMs: number): void {
-  const timer = setTimeout(() => {
-    answer(id, { t: 'done', id, x: 'ERR_TIMEOUT', m: 'the call overran its time limit' });
-    // Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it).
-    disposeTenant(tenantKey, {
-      code: 'ERR_SANDBOX_CRASHED',
-      message: 'the isolate was disposed after a call overran',
-    });
-  }, timeoutMs);
-  inFlight.set(id, { tenantKey, key, deadline: performance.now() + timeoutMs, timer });
+function track(id: number, tenantKey: number, key: number, timeoutMs: number, armed = true): void {
+  inFlight.set(id, { tenantKey, key, deadline: performance.now() + timeoutMs, timer: undefined });
+  if (armed) arm(id);
+}
+
+function arm(id: number): void {
+  const op = inFlight.get(id);
+  if (op === undefined || op.timer !== undefined) return;
+  op.timer = setTimeout(
+    () => {
+      answer(id, { t: 'done', id, x: 'ERR_TIMEOUT', m: 'the call overran its time limit' });
+      // Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it).
+      disposeTenant(op.tenantKey, {
+        code: 'ERR_SANDBOX_CRASHED',
+        message: 'the isolate was disposed after a call overran',
+      });
+    },
+    Math.max(1, op.deadline - performance.now()),
+  );
 }
 
 function classify(error: unknown): { code: string; message: string } | undefined {
@@ -225,27 +235,31 @@ async function callGroup(key: number, group: readonly CallMessage[]): Promise<vo
       send({ t: 'done', id, x: 'ERR_SANDBOX_CRASHED', m: 'the component is not loaded' });
     return;
   }
+  const sync = isolates.size === 1;
   let timeout = 1;
   for (const message of group) {
-    track(message.id, component.tenantKey, key, message.timeoutMs);
+    track(message.id, component.tenantKey, key, message.timeoutMs, !sync);
     timeout = Math.max(timeout, message.timeoutMs);
   }
   const ids = group.map((m) => m.id);
-  const args = [ids, group.map((m) => m.method), group.map((m) => m.args)];
   let results: unknown;
   try {
-    results =
-      isolates.size === 1
-        ? component.control.applySync(undefined, ['calls', ...args], {
-            arguments: { copy: true },
-            result: { copy: true },
-            timeout,
-          })
-        : await component.control.apply(undefined, ['calls', ...args], {
-            arguments: { copy: true },
-            result: { copy: true },
-            timeout,
-          });
+    if (group.length === 1) {
+      // One call: primitives only, nothing to copy.
+      const { id, method, args } = group[0]!;
+      const run = ['call', id, method, args];
+      results = [
+        sync
+          ? component.control.applySync(undefined, run, { timeout })
+          : await component.control.apply(undefined, run, { timeout }),
+      ];
+    } else {
+      const run = ['calls', ids, group.map((m) => m.method), group.map((m) => m.args)];
+      const transfer = { arguments: { copy: true }, result: { copy: true }, timeout } as const;
+      results = sync
+        ? component.control.applySync(undefined, run, transfer)
+        : await component.control.apply(undefined, run, transfer);
+    }
   } catch (error) {
     const known = classify(error) ?? {
       code: 'ERR_SANDBOX_CRASHED',
@@ -258,8 +272,9 @@ async function callGroup(key: number, group: readonly CallMessage[]): Promise<vo
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     const r: unknown = Array.isArray(results) ? results[i] : undefined;
-    // 'A': an async method; its outcome arrives through the bridge ('done'), under the same timer.
-    if (r !== 'A') answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
+    // 'A': an async method; its outcome arrives through the bridge ('done'), under its own timer.
+    if (r === 'A') arm(id);
+    else answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
   }
 }
 
