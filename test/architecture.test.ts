@@ -8,7 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
-const ORDER = ['version', 'errors', 'envelope', 'trust', 'component', 'policy', 'sandbox', 'loader', 'index', 'cli'];
+const ORDER = [
+  'version',
+  'errors',
+  'envelope',
+  'trust',
+  'component',
+  'policy',
+  'sandbox',
+  'loader',
+  'index',
+  'cli',
+];
 
 function layerOf(file: string): string {
   const rel = relative(SRC, file).replaceAll('\\', '/');

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 /**
  * The `sealbox` command: finds the sub-command, parses its flags, runs it, maps errors to the exit
  * codes of DESIGN.md (0 ok, 1 bug, 2 usage, 3 malformed input, 4 trust, 5 policy, 6 sandbox).
