@@ -1,6 +1,18 @@
 /** How the CLI prints results and errors, in text or as one JSON object (`--json`). */
 import { SealboxError, exitCodeFor } from '../errors.ts';
+import { visibleText } from '../envelope/visible.ts';
 import type { CliIO } from './context.ts';
+
+/**
+ * Text bound for a terminal, with every control character (but tab and newline), bidi mark and
+ * lone surrogate shown as a visible `\uXXXX` escape.
+ * Defends against terminal injection from untrusted envelopes: an ESC or C1 CSI in a repr, a
+ * field name or a message could clear the screen, retitle the window or write the clipboard, and
+ * a bidi override could make a line read differently from what it says.
+ */
+export function terminalSafe(text: string): string {
+  return visibleText(text, true);
+}
 
 /** Prints one JSON object on stdout, followed by a newline. */
 export function printJson(io: CliIO, value: unknown): void {
@@ -16,11 +28,11 @@ export function reportError(io: CliIO, error: unknown, json: boolean): number {
   const code = exitCodeFor(error);
   if (error instanceof SealboxError) {
     if (json) printJson(io, { error: error.toJSON() });
-    else io.stderr(`sealbox: ${error.code}: ${error.message}\n`);
+    else io.stderr(`sealbox: ${error.code}: ${terminalSafe(error.message)}\n`);
     return code;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   if (json) printJson(io, { error: { code: 'ERR_INTERNAL', message: 'internal error (a bug in sealbox)' } });
-  io.stderr(`sealbox: internal error (a bug in sealbox, please report it):\n${message}\n`);
+  io.stderr(`sealbox: internal error (a bug in sealbox, please report it):\n${terminalSafe(message)}\n`);
   return code;
 }

@@ -7,6 +7,7 @@ import { decodeBase64Strict } from './base64.ts';
 import { guard } from './guard.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
 import { PAYLOAD_TYPE, type Envelope, type Signature } from './types.ts';
+import { visibleName, visibleText } from './visible.ts';
 
 const KEYID = /^[0-9a-f]{64}$/;
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -43,7 +44,7 @@ function ownFields(value: unknown, where: string, expected: readonly string[]): 
     // Defends against smuggled fields: anything but the exact field set is refused, never ignored.
     if (typeof key !== 'string' || !expected.includes(key)) {
       malformed(
-        `${where}: unexpected field ${JSON.stringify(String(key).slice(0, 64))}; expected exactly ${expected.join(', ')}`,
+        `${where}: unexpected field ${visibleName(String(key))}; expected exactly ${expected.join(', ')}`,
         where,
       );
     }
@@ -138,7 +139,7 @@ function decodeUnguarded(
   if (payloadType !== PAYLOAD_TYPE) {
     throw new EnvelopeError(
       'ERR_PAYLOAD_TYPE',
-      `payloadType: expected ${PAYLOAD_TYPE}, got ${JSON.stringify(payloadType.slice(0, 100))}`,
+      `payloadType: expected ${PAYLOAD_TYPE}, got ${visibleText(JSON.stringify(payloadType.slice(0, 100)))}`,
       {
         where: 'payloadType',
       },

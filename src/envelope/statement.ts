@@ -9,6 +9,7 @@ import { decodeBase64Strict } from './base64.ts';
 import { guard } from './guard.ts';
 import { assertPlainJson, canonicalBytes } from './canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
+import { visibleName, visibleText } from './visible.ts';
 import { STATEMENT_TYPE, type Artifact, type JsonValue, type Statement } from './types.ts';
 
 /** Tenant and identifier names: lowercase, digits, `.`, `_`, `-`; 1..64 chars; no path tricks. */
@@ -110,8 +111,10 @@ function closedObject(
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     // Defends against smuggled fields (e.g. cachedData, filename): unknown fields are refused.
+    // Defends against terminal injection through the refusal message (inspect/check show it for
+    // unverified envelopes): the untrusted name is quoted with controls and bidi marks escaped.
     if (!allowed.includes(key))
-      invalid(field === '' ? key.slice(0, 64) : `${field}.${key.slice(0, 64)}`, 'unknown field');
+      invalid(field === '' ? visibleName(key) : `${field}.${visibleName(key)}`, 'unknown field');
   }
   for (const key of allowed) {
     if (!optional.has(key) && !Object.prototype.hasOwnProperty.call(obj, key)) {
@@ -207,7 +210,7 @@ function checkArtifacts(value: unknown, limits: EnvelopeLimits): void {
     invalid('artifacts', `expected at most ${limits.maxArtifacts}, got ${names.length}`);
   let total = 0;
   for (const name of names) {
-    const field = `artifacts[${JSON.stringify(name.slice(0, 64))}]`;
+    const field = `artifacts[${visibleText(JSON.stringify(name.slice(0, 64)))}]`;
     // Defends against path traversal and prototype keys: names are a safe, anchored charset.
     if (!ARTIFACT_NAME_PATTERN.test(name)) invalid(field, `name must match ${ARTIFACT_NAME_PATTERN.source}`);
     const a = closedObject((value as Record<string, unknown>)[name], field, ARTIFACT_FIELDS, new Set());

@@ -5,7 +5,7 @@ import { checkSource } from '../../policy/check.ts';
 import { loadPolicy } from '../../policy/load.ts';
 import { flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
-import { printJson } from '../output.ts';
+import { printJson, terminalSafe } from '../output.ts';
 import { readCheckInput } from './check-input.ts';
 
 const usage = `Usage: sealbox check ENVELOPE|SOURCE --policy FILE|DIR [--tenant T] [--requires CAP,CAP] [--json]
@@ -67,7 +67,8 @@ export const checkCommand: Command = {
       lines.push(
         `${file}: ${verdict}: ${result.violations.length} violation(s); ${who}, policy revision ${result.revision}, mode ${result.mode}`,
       );
-      (result.blocked ? io.stderr : io.stdout)(`${lines.join('\n')}\n`);
+      // Defends against terminal injection: messages quote names from unverified source text.
+      (result.blocked ? io.stderr : io.stdout)(`${terminalSafe(lines.join('\n'))}\n`);
     }
     return result.blocked ? 5 : 0;
   },

@@ -8,7 +8,7 @@ import type { JsonValue, Statement } from '../../envelope/types.ts';
 import { flag } from '../args.ts';
 import type { CliIO, Command } from '../context.ts';
 import { readFileBounded } from '../files.ts';
-import { printJson } from '../output.ts';
+import { printJson, terminalSafe } from '../output.ts';
 
 const usage = `Usage: sealbox diff OLD NEW [--json]
 
@@ -263,7 +263,9 @@ export const diffCommand: Command = {
     if (sourceDiff !== '')
       lines.push(sourceDiff.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     if (added.length > 0) lines.push('', banner);
-    io.stdout(`${lines.join('\n')}\n`);
+    // Defends against terminal injection: params, names and source of both envelopes are
+    // unverified tenant text (C1 controls and bidi overrides survive JSON.stringify).
+    io.stdout(`${terminalSafe(lines.join('\n'))}\n`);
     return 0;
   },
 };

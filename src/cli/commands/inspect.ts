@@ -5,7 +5,7 @@ import { parseStatement, statementDigest } from '../../envelope/statement.ts';
 import type { Statement } from '../../envelope/types.ts';
 import { flag } from '../args.ts';
 import type { Command } from '../context.ts';
-import { printJson } from '../output.ts';
+import { printJson, terminalSafe } from '../output.ts';
 import { readEnvelopeFile } from './envelope-file.ts';
 
 const usage = `Usage: sealbox inspect ENVELOPE [--json]
@@ -92,7 +92,8 @@ export const inspectCommand: Command = {
         `statement   refused: ${String(statementError?.['code'])}: ${String(statementError?.['message'])}`,
       );
     }
-    io.stdout(`${lines.join('\n')}\n`);
+    // Defends against terminal injection: every claim shown here is unverified, attacker-chosen text.
+    io.stdout(`${terminalSafe(lines.join('\n'))}\n`);
     return 0;
   },
 };
