@@ -104,7 +104,10 @@ export function renderSvg(reports: readonly BenchReport[], subtitle: string): st
     }
     y += 22;
   }
-  const ratios = compare?.ratios ?? [];
+  // Every suite's targets, so the chart answers "which targets hold" at a glance.
+  const ratios = reports.flatMap((report) =>
+    report.ratios.map((ratio) => ({ ...ratio, name: `${report.suite}: ${ratio.name}` })),
+  );
   if (ratios.length > 0) {
     parts.push(`<text x="16" y="${y}" class="title">Targets (ratios measured in the same run)</text>`);
     y += 10;
