@@ -1,7 +1,17 @@
 /** File access for the CLI: bounded reads, atomic writes, errors typed as ERR_IO. */
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { PRIVATE_KEY_TYPE } from '../trust/keys.ts';
 
 /** Default cap for files the CLI reads (envelopes, sources, keyrings, params). */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -77,5 +87,56 @@ export function writeFileAtomic(cwd: string, path: string, data: string | Uint8A
         path,
       },
     );
+  }
+}
+
+/**
+ * Refuses an output path that would replace one of the command's inputs or any private key file.
+ * Defends against destroying a signing key with a slip of `-o` (`sealbox sign s.json --key k.key
+ * -o k.key`, or `-o` naming another key file): the output may not be the same file (device and
+ * inode, so links and `./` spellings count) as an input, and an existing file that holds a sealbox
+ * private key is never overwritten.
+ * @throws UsageError ERR_USAGE
+ */
+export function assertSafeOutput(cwd: string, out: string, inputs: readonly string[]): void {
+  let target: { dev: number; ino: number; isFile(): boolean };
+  try {
+    target = statSync(resolve(cwd, out));
+  } catch {
+    return; // nothing there yet: nothing to clobber
+  }
+  for (const input of inputs) {
+    try {
+      const s = statSync(resolve(cwd, input));
+      if (s.dev === target.dev && s.ino === target.ino) {
+        throw new UsageError(
+          'ERR_USAGE',
+          `-o ${out} is the same file as the input ${input}; refusing to overwrite it`,
+          {
+            path: out,
+          },
+        );
+      }
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+    }
+  }
+  if (!target.isFile()) return;
+  let head = '';
+  try {
+    const fd = openSync(resolve(cwd, out), 'r');
+    try {
+      const buffer = Buffer.alloc(4096);
+      head = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return; // unreadable: the write reports its own error
+  }
+  if (head.includes(PRIVATE_KEY_TYPE)) {
+    throw new UsageError('ERR_USAGE', `-o ${out} holds a private key; refusing to overwrite it`, {
+      path: out,
+    });
   }
 }

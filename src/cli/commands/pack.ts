@@ -7,7 +7,7 @@ import type { JsonValue } from '../../envelope/types.ts';
 import { parsePrivateKey } from '../../trust/keys.ts';
 import { flag, optionalString, requireString, stringList } from '../args.ts';
 import type { Command } from '../context.ts';
-import { readFileBounded, readTextBounded, writeFileAtomic } from '../files.ts';
+import { assertSafeOutput, readFileBounded, readTextBounded, writeFileAtomic } from '../files.ts';
 import { printJson } from '../output.ts';
 
 const usage = `Usage: sealbox pack FILE --export CLASS --tenant T --id ID --version N --key KEY
@@ -88,6 +88,11 @@ export const packCommand: Command = {
     const identifier = requireString(args, 'id', packCommand);
     const version = parseVersion(requireString(args, 'version', packCommand));
     const keyPath = requireString(args, 'key', packCommand);
+    const out = optionalString(args, 'out');
+    const paramsPath = optionalString(args, 'params');
+    // Defends against -o replacing the signing key, the source or params (checked before any work).
+    if (out !== undefined)
+      assertSafeOutput(io.cwd, out, [keyPath, file, ...(paramsPath === undefined ? [] : [paramsPath])]);
     // Read the key first: a bad key is reported before any packing work.
     const key = parsePrivateKey(new TextDecoder().decode(readFileBounded(io.cwd, keyPath, 64 * 1024)));
     const params = parseParams(io.cwd, optionalString(args, 'params'));
@@ -116,7 +121,6 @@ export const packCommand: Command = {
     const envelope = statement.sign(key);
     const text = `${encodeEnvelope(envelope)}\n`;
     const digest = statementDigest(buildStatementPayload(statement));
-    const out = optionalString(args, 'out');
     if (out !== undefined) writeFileAtomic(io.cwd, out, text);
     const summary = {
       out: out ?? null,

@@ -8,7 +8,7 @@ import { parsePrivateKey } from '../../trust/keys.ts';
 import { signEnvelope } from '../../trust/sign.ts';
 import { flag, optionalString, stringList } from '../args.ts';
 import type { Command } from '../context.ts';
-import { readTextBounded, writeFileAtomic } from '../files.ts';
+import { assertSafeOutput, readTextBounded, writeFileAtomic } from '../files.ts';
 import { printJson } from '../output.ts';
 import { readEnvelopeFile } from './envelope-file.ts';
 
@@ -31,6 +31,9 @@ export const signCommand: Command = {
     const statementPath = args.positionals[0]!;
     const keyPaths = stringList(args, 'key');
     if (keyPaths.length === 0) throw new UsageError('ERR_USAGE', `sign: --key is required\n\n${usage}`);
+    const out = optionalString(args, 'out');
+    // Defends against -o replacing the signing key or the statement (checked before any work).
+    if (out !== undefined) assertSafeOutput(io.cwd, out, [...keyPaths, statementPath]);
     const keys = keyPaths.map((p) => parsePrivateKey(readTextBounded(io.cwd, p, 4096)));
     let text: string;
     try {
@@ -59,7 +62,6 @@ export const signCommand: Command = {
     const envelope = signEnvelope(statement, keys);
     const encoded = `${encodeEnvelope(envelope)}\n`;
     const digest = statementDigest(buildStatementPayload(statement));
-    const out = optionalString(args, 'out');
     if (out !== undefined) writeFileAtomic(io.cwd, out, encoded, 0o644);
     if (flag(args, 'json')) {
       printJson(io, {
