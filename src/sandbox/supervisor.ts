@@ -8,6 +8,9 @@
  * messages are type-checked and all JSON is re-parsed here with dangerous keys dropped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonValue } from '../envelope/types.ts';
 import { ComponentError, ConfigError, EnvelopeError, SandboxError } from '../errors.ts';
@@ -274,7 +277,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     slot.stderr = '';
     slot.tenantKeys.clear();
     const proc = fork(workerFile, [], {
-      execArgv: ['--no-node-snapshot', '--disable-warning=ExperimentalWarning'],
+      execArgv: [...workerExecArgv(workerFile)],
       // Defends against secret theft after a full isolate escape: the worker sees no host variables.
       env: {},
       serialization: 'advanced',
@@ -902,6 +905,45 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   }
 
   return Object.freeze({ instantiate, close, stats });
+}
+
+let cachedExecArgv: readonly string[] | undefined;
+
+/**
+ * Flags of every worker process. Besides --no-node-snapshot (isolated-vm needs it), the worker runs
+ * under Node's permission model: it may read only its own code and isolated-vm, and may not write
+ * files, spawn processes or start threads.
+ * Policy: --allow-addons is required to load isolated-vm; a native addon can bypass the permission
+ * model, so this is defence in depth for an escape into the worker's JavaScript, not a hard wall.
+ */
+function workerExecArgv(workerFile: string): readonly string[] {
+  if (cachedExecArgv !== undefined) return cachedExecArgv;
+  const require = createRequire(import.meta.url);
+  const ivmDir = dirname(require.resolve('isolated-vm/package.json'));
+  const reads = [dirname(workerFile), ivmDir, '/etc/alpine-release'];
+  try {
+    reads.push(dirname(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')));
+  } catch {
+    // isolated-vm without node-gyp-build: nothing more to allow
+  }
+  // The nearest package.json decides whether the worker's own files are ES modules.
+  for (let dir = dirname(workerFile); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      reads.push(join(dir, 'package.json'));
+      break;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  cachedExecArgv = Object.freeze([
+    '--no-node-snapshot',
+    '--disable-warning=ExperimentalWarning',
+    '--disable-warning=SecurityWarning',
+    // Defends against an escape into the worker reading host files, writing files or spawning.
+    '--permission',
+    '--allow-addons',
+    ...reads.map((path) => `--allow-fs-read=${path}`),
+  ]);
+  return cachedExecArgv;
 }
 
 function sandboxError(code: string, message: string | undefined): SandboxError {

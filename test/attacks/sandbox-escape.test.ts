@@ -2,7 +2,7 @@
  * Escape attempts against the sandbox layer alone (no AST policy in front): each test names the
  * sandbox mechanism that must stop it.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor } from '../../src/sandbox/supervisor.ts';
@@ -230,5 +230,28 @@ describe('when the stack of an error is inspected (stack trimmed to component fr
     )) as Error & { componentStack: string };
     expect(error.componentStack).toContain('sealbox:widget:');
     expect(error.componentStack).not.toMatch(/bootstrap|\/work\/|node:|file:|<isolated-vm/);
+  });
+});
+
+describe('when tenant code escapes into the worker process (empty environment, permission model)', () => {
+  it('runs workers with no environment, read access to their own code only, no writes or spawns', async () => {
+    const c = await supervisor.instantiate(spec(cls(`go() { return 1; }`)));
+    const [pid] = supervisor.stats().pids;
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    // Only the IPC channel variables Node itself adds for fork().
+    const names = environ
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => entry.split('=')[0]);
+    expect(names.filter((name) => !name!.startsWith('NODE_CHANNEL_'))).toEqual([]);
+    expect(environ).not.toContain(CANARY);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain('--permission');
+    expect(argv).toContain('--no-node-snapshot');
+    expect(argv.filter((a) => /^--allow-(fs-write|child-process|worker|wasi)/.test(a))).toEqual([]);
+    for (const read of argv.filter((a) => a.startsWith('--allow-fs-read='))) {
+      expect(read).toMatch(/sandbox|isolated-vm|node-gyp-build|package\.json|alpine-release/);
+    }
+    await c.dispose();
   });
 });
