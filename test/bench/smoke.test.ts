@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runComparison, toReport } from '../../bench/compare.ts';
 import type { Comparison } from '../../bench/compare.ts';
-import { discoverSuites, formatTable } from '../../bench/run.ts';
+import { discoverSuites, formatMarkdown, formatTable, machineInfo } from '../../bench/run.ts';
 import { renderSvg } from '../../bench/svg.ts';
 import { ECHO_ARGUMENT } from '../../bench/workloads/echo.ts';
 import { coldComponentSource } from '../../bench/workloads/cold-component.ts';
@@ -99,6 +99,18 @@ describe('when the comparison is turned into a report and a chart', () => {
     for (const ratio of report.ratios) expect(Number.isFinite(ratio.value), ratio.name).toBe(true);
     const table = formatTable([report]);
     expect(table).toContain('warm-call/ivm-raw');
+  });
+
+  it('writes a Markdown table with one column per engine', () => {
+    const markdown = formatMarkdown({
+      date: '2026-01-01T00:00:00Z',
+      quick: true,
+      machine: machineInfo(),
+      reports: [toReport(comparison)],
+      failures: [],
+    });
+    expect(markdown).toContain(`| workload | unit | ${EXPECTED.join(' | ')} |`);
+    expect(markdown).toMatch(/\| compute-bm25 \| median ms \|/);
   });
 
   it('draws one bar per engine and escapes text', () => {
