@@ -52,6 +52,8 @@ const DROPPED = new MapC([['__proto__', 1], ['constructor', 1], ['prototype', 1]
 delete g.WebAssembly;
 delete g.SharedArrayBuffer;
 delete g.Atomics;
+// Only ECMAScript built-ins: V8's console is host plumbing (inspector), not part of the contract.
+delete g.console;
 // Defends against code generation from strings (policy bypass by building source at run time).
 delete g.eval;
 const disabled = function Function() { throw new TypeErrorC('code generation from strings is disabled in the sandbox'); };
@@ -256,6 +258,37 @@ function hiddenIntrinsics() {
   return list;
 }
 
+// Policy: frozen prototypes break plain assignments that shadow an inherited property (the
+// "override mistake": this.name = 'MyError' in an Error subclass, obj.toString = fn). For the usual
+// ones, the prototype property becomes a getter plus a setter that defines an own property on the
+// receiver, as SES does; the prototype itself still cannot be changed.
+function enableOverrides() {
+  const errors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+  if (typeof AggregateError === 'function') errors.push(AggregateError);
+  const targets = [[ObjectC.prototype, ['toString', 'valueOf', 'toLocaleString', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable']]];
+  for (let i = 0; i < errors.length; i++) targets.push([errors[i].prototype, ['name', 'message', 'toString', 'constructor']]);
+  targets.push([fnProtos[0], ['toString']]);
+  for (let i = 0; i < targets.length; i++) {
+    const proto = targets[i][0];
+    const names = targets[i][1];
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j];
+      const d = getOwnPropertyDescriptor(proto, name);
+      if (d === undefined || !('value' in d) || !d.writable || !d.configurable) continue;
+      const value = d.value;
+      defineProperty(proto, name, {
+        get: function () { return value; },
+        set: function (v) {
+          if (this === proto) throw new TypeErrorC('Cannot assign to read only property ' + name + ' of a frozen prototype');
+          defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+        },
+        enumerable: d.enumerable,
+        configurable: false,
+      });
+    }
+  }
+}
+
 function init(metaText, artifactNames, artifactBytes) {
   if (meta !== null) throw new TypeErrorC('sealbox bootstrap: init twice');
   const m = jsonParse(metaText);
@@ -292,6 +325,7 @@ function init(metaText, artifactNames, artifactBytes) {
   defineProperty(g, 'Component', { value: Component, writable: false, enumerable: false, configurable: false });
   // Defends against tenant code redefining built-ins the bootstrap and other code rely on
   // (prototype poisoning of Array, Object, Promise, JSON, Error.prepareStackTrace, ...).
+  enableOverrides();
   const roots = hiddenIntrinsics();
   const globals = ownKeys(g);
   for (let i = 0; i < globals.length; i++) {

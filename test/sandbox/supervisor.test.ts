@@ -268,3 +268,25 @@ describe('when a worker is idle', () => {
     await waitFor(() => !isAlive(pid!));
   });
 });
+
+describe('when ordinary code shadows inherited properties (override mistake under frozen intrinsics)', () => {
+  it('lets instances set name, message and toString while prototypes stay frozen', async () => {
+    const c = await supervisor.instantiate(
+      spec(`class AppError extends Error { constructor(m) { super(m); this.name = 'AppError'; this.code = 7; } }
+        class C extends Component {
+          go() {
+            const o = { a: 1 }; o.toString = () => 'custom'; o.valueOf = () => 5;
+            const e = new Error(); e.message = 'late';
+            let protoChanged = 'no';
+            try { Error.prototype.name = 'x'; protoChanged = 'yes'; } catch (err) { protoChanged = 'refused'; }
+            return [String(o), o + 1, new AppError('m').name, e.message, protoChanged, new TypeError('t').name];
+          }
+          fail() { throw new AppError('typed failure'); }
+        }`),
+    );
+    expect(await c.call('go')).toEqual(['custom', 6, 'AppError', 'late', 'refused', 'TypeError']);
+    const error = await expectCode(c.call('fail'), 'ComponentError', 'ERR_COMPONENT_THREW');
+    expect(error.message).toBe('typed failure');
+    await c.dispose();
+  });
+});
