@@ -11,6 +11,7 @@
  * Every load, accepted or refused, is reported as exactly one decision event.
  */
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
@@ -183,16 +184,21 @@ function readTenant(loadOptions: unknown): string {
   return tenant;
 }
 
+/** How long after its last modification a keyring file is re-read on every load (ms). */
+const KEYRING_RACY_MS = 2000;
+
 class KeyringSource {
   #keyring: Keyring;
   #path: string | undefined;
   #stamp = '';
+  #racy = false;
 
   constructor(keyring: Keyring | string) {
     if (typeof keyring === 'string') {
-      this.#path = keyring;
-      this.#keyring = Keyring.load(keyring);
-      this.#stamp = this.#fileStamp();
+      // Resolved once: a later chdir of the embedding process must not switch keyrings.
+      this.#path = resolve(keyring);
+      this.#keyring = Keyring.empty();
+      this.#reload(this.#fileStamp());
     } else if (keyring instanceof Keyring) {
       this.#keyring = keyring;
     } else {
@@ -200,15 +206,26 @@ class KeyringSource {
     }
   }
 
-  #fileStamp(): string {
+  #fileStamp(): { key: string; mtimeMs: number } {
     const stat = statSync(this.#path!, { bigint: true });
-    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    return { key: `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`, mtimeMs: Number(stat.mtimeMs) };
+  }
+
+  // Defends against a revocation the stamp cannot see: an in-place rewrite of the same size inside
+  // one mtime tick (4 ms on ext4, 1-2 s on FAT, SMB and some NFS) leaves inode, size and times
+  // unchanged. The stamp is taken BEFORE reading (so a write during the read is seen next time),
+  // and a file modified in the last KEYRING_RACY_MS is re-read on every load until it settles
+  // (git's "racily clean" rule).
+  #reload(stamp: { key: string; mtimeMs: number }): void {
+    this.#keyring = Keyring.load(this.#path!);
+    this.#stamp = stamp.key;
+    this.#racy = Date.now() - stamp.mtimeMs < KEYRING_RACY_MS;
   }
 
   /** The current keyring; re-reads the file when it changed. A broken file throws (fail closed). */
   current(): Keyring {
     if (this.#path !== undefined) {
-      let stamp: string;
+      let stamp: { key: string; mtimeMs: number };
       try {
         stamp = this.#fileStamp();
       } catch (error) {
@@ -219,11 +236,11 @@ class KeyringSource {
           { cause: error },
         );
       }
-      if (stamp !== this.#stamp) {
+      if (stamp.key !== this.#stamp || this.#racy) {
         // Defends against a revoked key staying trusted: a changed file is re-read before this
         // load, and if it no longer parses every load is refused until it is fixed.
-        this.#keyring = Keyring.load(this.#path);
-        this.#stamp = stamp;
+        this.#stamp = '';
+        this.#reload(stamp);
       }
     }
     return this.#keyring;
@@ -232,6 +249,7 @@ class KeyringSource {
   set(keyring: Keyring): void {
     this.#keyring = keyring;
     this.#path = undefined;
+    this.#racy = false;
   }
 }
 
@@ -251,6 +269,12 @@ export function createLoader(options: LoaderOptions): Loader {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: options must be an object');
   }
+  // Read once: the sink in force is the one given at creation.
+  const onDecision = options.onDecision;
+  if (onDecision !== undefined && typeof onDecision !== 'function') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onDecision must be a function');
+  }
+
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
     options.policy === undefined || typeof options.policy === 'string'
@@ -280,9 +304,25 @@ export function createLoader(options: LoaderOptions): Loader {
   let closed = false;
 
   function report(event: DecisionEvent): void {
-    if (!options.onDecision) return;
+    if (onDecision === undefined) return;
     try {
-      options.onDecision(event);
+      // Frozen: one sink cannot rewrite what the loader reported.
+      const result: unknown = onDecision(
+        Object.freeze({
+          ...event,
+          cached: Object.freeze({ ...event.cached }),
+          stages: Object.freeze({ ...event.stages }),
+        }),
+      );
+      // Defends against an async sink that rejects (a log pipeline down): its rejection would be
+      // unhandled and, under Node's default, kill the whole node; it is swallowed like a throw.
+      if (
+        (typeof result === 'object' || typeof result === 'function') &&
+        result !== null &&
+        typeof (result as { then?: unknown }).then === 'function'
+      ) {
+        Promise.resolve(result).catch(() => undefined);
+      }
     } catch {
       // Policy: a throwing decision sink must not turn an accepted load into a failure or hide a
       // refusal; the event is dropped.
