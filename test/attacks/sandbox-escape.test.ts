@@ -42,7 +42,7 @@ describe('when tenant code looks for host globals (bootstrap: only ECMAScript bu
   it('finds no process, require, module, Buffer, timers, fetch or console-backed I/O', async () => {
     const result = await run(`go() {
       const names = ['process', 'require', 'module', 'exports', 'Buffer', 'setTimeout', 'setInterval', 'setImmediate',
-        'fetch', 'XMLHttpRequest', 'global', '__dirname', 'import', 'Deno', 'Bun', 'ivm', '_ivm', '__sealbox_bridge'];
+        'fetch', 'XMLHttpRequest', 'console', 'global', '__dirname', 'import', 'Deno', 'Bun', 'ivm', '_ivm', '__sealbox_bridge'];
       return names.filter((n) => typeof globalThis[n] !== 'undefined');
     }`);
     expect(result).toEqual([]);
