@@ -2,6 +2,7 @@
  * DSSE v1 envelopes: strict parsing of untrusted input, and encoding. Bytes only: this module knows
  * nothing about keys, tenants or policy.
  */
+import { types } from 'node:util';
 import { EnvelopeError } from '../errors.ts';
 import { decodeBase64Strict } from './base64.ts';
 import { guard } from './guard.ts';
@@ -36,6 +37,9 @@ function ownFields(value: unknown, where: string, expected: readonly string[]): 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     malformed(`${where}: expected an object, got ${describe(value)}`, where);
   }
+  // Defends against a Proxy answering each trap differently (keys, descriptors, prototype):
+  // only plain data is read.
+  if (types.isProxy(value)) malformed(`${where}: expected a plain object, got a Proxy`, where);
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) malformed(`${where}: expected a plain object`, where);
   const keys = Reflect.ownKeys(value);
@@ -158,21 +162,24 @@ function decodeUnguarded(
     );
   }
   const sigs = top['signatures'];
-  if (!Array.isArray(sigs) || Object.getPrototypeOf(sigs) !== Array.prototype) {
+  // Defends against a Proxy whose length grows after the count check (bypassing the signature
+  // limit): Proxies are refused and the length is read exactly once.
+  if (!Array.isArray(sigs) || types.isProxy(sigs) || Object.getPrototypeOf(sigs) !== Array.prototype) {
     malformed(`signatures: expected an array, got ${describe(sigs)}`, 'signatures');
   }
-  if (sigs.length === 0) malformed('signatures: expected at least one signature, got none', 'signatures');
-  if (sigs.length > lim.maxSignatures) {
+  const count = sigs.length;
+  if (count === 0) malformed('signatures: expected at least one signature, got none', 'signatures');
+  if (count > lim.maxSignatures) {
     throw new EnvelopeError(
       'ERR_TOO_MANY_SIGNATURES',
-      `signatures: expected at most ${lim.maxSignatures}, got ${sigs.length}`,
-      { count: sigs.length, limit: lim.maxSignatures },
+      `signatures: expected at most ${lim.maxSignatures}, got ${count}`,
+      { count, limit: lim.maxSignatures },
     );
   }
   const seen = new Set<string>();
   const signatures: Signature[] = [];
   const sigBytes: Uint8Array[] = [];
-  for (let i = 0; i < sigs.length; i++) {
+  for (let i = 0; i < count; i++) {
     const where = `signatures[${i}]`;
     const slot = Object.getOwnPropertyDescriptor(sigs, i);
     if (slot === undefined) malformed(`${where}: missing`, where);
