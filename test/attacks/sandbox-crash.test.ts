@@ -91,6 +91,25 @@ describe('when a worker process dies or freezes (supervisor kills and replaces i
     expect(s.stats().restarts).toBeGreaterThanOrEqual(1);
   });
 
+  it('keeps another tenant on another worker working while the attacker worker is killed', async () => {
+    const s = make(2);
+    const attacker = await s.instantiate(
+      spec(ATTACKS, { tenant: 'attacker', limits: { callTimeoutMs: 2000 } }),
+    );
+    // Workers start lazily: the only worker so far serves the attacker.
+    const [attackerPid] = s.stats().pids;
+    const victim = await s.instantiate(spec(ATTACKS, { tenant: 'victim' }));
+    const victimPid = s.stats().pids.find((pid) => pid !== attackerPid);
+    const attack = codeOf(attacker.call('spin', 1500));
+    const outcomes = keepCalling(victim, attack);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(attackerPid!, 'SIGKILL');
+    expect(await attack).toBe('ERR_SANDBOX_CRASHED');
+    expect((await outcomes).every((o) => o === 'fulfilled')).toBe(true);
+    expect(s.stats().pids).toContain(victimPid);
+    expect(await attacker.call('ok')).toBe('ok');
+  });
+
   it('replaces a worker that stops answering heartbeats (SIGSTOP)', async () => {
     const s = make(1, 50);
     const c = await s.instantiate(spec(ATTACKS, { limits: { callTimeoutMs: 2000 } }));
