@@ -488,9 +488,11 @@ export function createLoader(options: LoaderOptions): Loader {
     async close() {
       if (closed) return;
       closed = true;
-      const pending = [...live].map((c) => c.dispose().catch(() => undefined));
+      // Defends against calls in flight at shutdown getting a misleading ERR_SANDBOX_CRASHED
+      // ("component is not loaded") when per-component unloads overtake them: the supervisor is
+      // closed directly, which rejects every pending load and call with ERR_SANDBOX_CLOSED and
+      // kills every worker (so nothing of any component survives either way).
       live.clear();
-      await Promise.all(pending);
       await supervisor?.close();
       if (ownsRollback) rollback.close();
     },
