@@ -197,3 +197,30 @@ describe('when a component floods the host (per-invocation and per-tenant quotas
     expect(['done', 'ERR_CAPABILITY_DENIED']).toContain(await c.call('check'));
   });
 });
+
+describe('when loading itself is hostile (the load runs under the same deadline)', () => {
+  it.each([
+    ['a top-level loop', `for (;;) {}\nclass C extends Component {}`],
+    ['a constructor loop', cls(`constructor(p, c) { super(p, c); for (;;) {} }`)],
+    [
+      'a looping global getter named like the entry',
+      `Object.defineProperty(globalThis, 'C', { get() { for (;;) {} } });`,
+    ],
+    [
+      'a top-level memory bomb',
+      `const keep = []; for (;;) keep.push(new Array(1e5).fill(1));\nclass C extends Component {}`,
+    ],
+  ])('settles %s with a typed error within timeout + 1 s', async (_name, source) => {
+    const start = performance.now();
+    let caught: unknown;
+    try {
+      await supervisor.instantiate(spec(source, { tenant: 'hostile-load', limits: { memoryMb: 16 } }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(performance.now() - start).toBeLessThan(SETTLE_MS);
+    expect(['ERR_TIMEOUT', 'ERR_MEMORY_LIMIT', 'ERR_INSTANTIATE']).toContain((caught as SandboxError).code);
+    const healthy = await supervisor.instantiate(spec(cls(HEALTHY), { tenant: 'hostile-load' }));
+    expect(await healthy.call('ok')).toBe('ok');
+  });
+});
