@@ -53,6 +53,8 @@ export interface DecisionEvent {
   readonly signers?: readonly string[];
   readonly keyringRevision?: string;
   readonly policyRevision?: number;
+  /** revision of the tenant's overlay (0 when the tenant has none) */
+  readonly tenantPolicyRevision?: number;
   readonly policyMode?: 'enforce' | 'audit';
   /** error code when refused */
   readonly code?: ErrorCode;
@@ -432,6 +434,7 @@ export function createLoader(options: LoaderOptions): Loader {
         signers: verified.signers,
         keyringRevision: verified.keyringRevision,
         policyRevision: effective.revision,
+        tenantPolicyRevision: effective.tenantRevision,
         policyMode: effective.mode,
         ...(rules ? { rules } : {}),
         cached,
@@ -454,7 +457,13 @@ export function createLoader(options: LoaderOptions): Loader {
               keyringRevision: verified.keyringRevision,
             }
           : {}),
-        ...(effective ? { policyRevision: effective.revision, policyMode: effective.mode } : {}),
+        ...(effective
+          ? {
+              policyRevision: effective.revision,
+              tenantPolicyRevision: effective.tenantRevision,
+              policyMode: effective.mode,
+            }
+          : {}),
         code,
         ...(rules ? { rules } : {}),
         cached,
