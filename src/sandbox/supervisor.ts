@@ -296,14 +296,17 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       if (!Array.isArray(batch)) onWorkerMessage(slot, batch);
       else for (const message of batch as unknown[]) onWorkerMessage(slot, message);
     });
-    proc.on('error', () => {
-      // Spawn or IPC failure: 'close' follows and does the cleanup.
-    });
     const exited = new Promise<void>((resolve) => {
-      proc.once('close', () => {
+      const gone = (): void => {
+        if (!exits.has(exited)) return;
         exits.delete(exited);
         onWorkerGone(slot, gen);
         resolve();
+      };
+      proc.once('close', gone);
+      // A process that never started (spawn failure) emits 'error' and may never emit 'close'.
+      proc.on('error', () => {
+        if (proc.pid === undefined) gone();
       });
     });
     exits.add(exited);
@@ -359,6 +362,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   function retire(slot: Slot, fatalTenants: ReadonlySet<string>): void {
     // A new generation: messages and exit events of the old process no longer count.
     slot.gen++;
+    const wasReady = slot.ready;
     slot.proc = undefined;
     slot.ready = false;
     slot.outbox = [];
@@ -382,8 +386,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       } else
         op.reject(new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker died; it will be replaced'));
     }
-    // Replace the worker now, so the next call finds it booted (components reload lazily).
-    if (!closed) spawn(slot);
+    // Replace the worker now, so the next call finds it booted (components reload lazily). A worker
+    // that died before it was ready is not respawned eagerly: no crash loop when workers cannot start.
+    if (!closed && wasReady) spawn(slot);
   }
 
   function ensureHeartbeat(): void {
@@ -812,6 +817,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         deadline,
       );
       return callResult(record, answer);
+    } catch (error) {
+      // Disposed or closed while the call was in flight: every failure of that call is reported as
+      // ERR_SANDBOX_CLOSED (the caller ended it), never as a misleading crash.
+      if ((record.disposed || closed) && (error instanceof SandboxError || error instanceof ComponentError)) {
+        throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component was disposed during the call');
+      }
+      throw error;
     } finally {
       record.active.delete(invocation);
       release(state);

@@ -363,19 +363,24 @@ function handle(message: HostMessage): void {
 
 process.on('message', (batch: unknown) => {
   const messages = (Array.isArray(batch) ? batch : [batch]) as HostMessage[];
-  // Calls to the same component in one batch enter the isolate once (pipelined throughput).
-  let groups: Map<number, CallMessage[]> | undefined;
+  // Consecutive calls to the same component in one batch enter the isolate once (pipelined
+  // throughput); any other message first flushes them, so order is kept (call, then unload).
+  let groups = new Map<number, CallMessage[]>();
+  const flushGroups = (): void => {
+    for (const [key, group] of groups) void callGroup(key, group);
+    groups = new Map();
+  };
   for (const message of messages) {
     if (message.t !== 'call') {
+      flushGroups();
       handle(message);
       continue;
     }
-    groups ??= new Map();
     const group = groups.get(message.key);
     if (group === undefined) groups.set(message.key, [message]);
     else group.push(message);
   }
-  if (groups !== undefined) for (const [key, group] of groups) void callGroup(key, group);
+  flushGroups();
 });
 // The host went away: nothing to serve, leave nothing behind.
 process.on('disconnect', () => process.exit(0));
