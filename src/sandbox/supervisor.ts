@@ -122,6 +122,13 @@ const SANDBOX_CODES: ReadonlySet<string> = new Set([
   'ERR_SANDBOX_CLOSED',
   'ERR_METHOD_NOT_FOUND',
 ]);
+const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
+  'workers',
+  'logger',
+  'kv',
+  'capabilities',
+  'heartbeatMs',
+]);
 const REFUSAL_CODES: ReadonlySet<string> = new Set([
   'ERR_CAPABILITY_DENIED',
   'ERR_QUOTA_EXCEEDED',
@@ -198,6 +205,12 @@ interface TenantState {
  * await supervisor.close();
  */
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
+  for (const key of Reflect.ownKeys(options)) {
+    // A misspelt option is an error, never a silently ignored security knob.
+    if (typeof key !== 'string' || !SUPERVISOR_OPTIONS.has(key)) {
+      throw new ConfigError('ERR_CONFIG_INVALID', `unknown supervisor option ${String(key).slice(0, 64)}`);
+    }
+  }
   const workerCount = options.workers ?? 2;
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) {
     throw new ConfigError(

@@ -53,5 +53,8 @@ describe('when limits are parsed', () => {
     expect(() => createSupervisor({ heartbeatMs: 1 })).toThrow(
       expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
     );
+    expect(() => createSupervisor({ worker: 3 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
   });
 });
