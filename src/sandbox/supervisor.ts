@@ -8,7 +8,7 @@
  * messages are type-checked and all JSON is re-parsed here with dangerous keys dropped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,7 +289,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     slot.ready = false;
     slot.stderr = '';
     slot.tenantKeys.clear();
-    const proc = fork(workerFile, [], {
+    const proc = fork(workerFile, [isolatedVmEntry()], {
       execArgv: [...workerExecArgv(workerFile)],
       // Defends against secret theft after a full isolate escape: the worker sees no host variables.
       env: {},
@@ -933,6 +933,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 }
 
 let cachedExecArgv: readonly string[] | undefined;
+let cachedIvmEntry: string | undefined;
+
+/** Real path of isolated-vm's entry file (the worker loads it by path, no resolution). */
+function isolatedVmEntry(): string {
+  cachedIvmEntry ??= realpathSync(createRequire(import.meta.url).resolve('isolated-vm'));
+  return cachedIvmEntry;
+}
 
 /**
  * Flags of every worker process. Besides --no-node-snapshot (isolated-vm needs it), the worker runs
@@ -944,10 +951,14 @@ let cachedExecArgv: readonly string[] | undefined;
 function workerExecArgv(workerFile: string): readonly string[] {
   if (cachedExecArgv !== undefined) return cachedExecArgv;
   const require = createRequire(import.meta.url);
-  const ivmDir = dirname(require.resolve('isolated-vm/package.json'));
+  const ivmDir = dirname(realpathSync(require.resolve('isolated-vm/package.json')));
   const reads = [dirname(workerFile), ivmDir, '/etc/alpine-release'];
   try {
-    reads.push(dirname(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')));
+    reads.push(
+      dirname(
+        realpathSync(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')),
+      ),
+    );
   } catch {
     // isolated-vm without node-gyp-build: nothing more to allow
   }

@@ -5,22 +5,27 @@
  * to the host. Everything here runs tenant code only through the bootstrap's `control` function.
  */
 import { writeSync } from 'node:fs';
-import ivm from 'isolated-vm';
+import { createRequire } from 'node:module';
+import type IVM from 'isolated-vm';
 import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from './bootstrap.ts';
 import { FATAL_MARKER } from './protocol.ts';
 import type { HostMessage, LoadMessage, CallMessage, CapResultMessage, WorkerMessage } from './protocol.ts';
 
+// The supervisor passes the real path of isolated-vm's entry: under the permission model this
+// worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
+const ivm = createRequire(import.meta.url)(process.argv[2] ?? 'isolated-vm') as typeof IVM;
+
 interface TenantIsolate {
-  readonly isolate: ivm.Isolate;
-  readonly bootstrap: ivm.Script;
+  readonly isolate: IVM.Isolate;
+  readonly bootstrap: IVM.Script;
   readonly keys: Set<number>;
 }
 
 interface LoadedComponent {
   readonly key: number;
   readonly tenantKey: number;
-  readonly context: ivm.Context;
-  readonly control: ivm.Reference<(...args: unknown[]) => unknown>;
+  readonly context: IVM.Context;
+  readonly control: IVM.Reference<(...args: unknown[]) => unknown>;
   readonly timeoutMs: number;
 }
 
@@ -150,7 +155,7 @@ async function load(message: LoadMessage): Promise<void> {
   const { id, key, tenantKey } = message;
   track(id, tenantKey, key, message.timeoutMs);
   let entry: TenantIsolate | undefined;
-  let context: ivm.Context | undefined;
+  let context: IVM.Context | undefined;
   try {
     entry = tenantIsolate(message);
     context = await entry.isolate.createContext();
@@ -162,7 +167,7 @@ async function load(message: LoadMessage): Promise<void> {
     const control = (await entry.bootstrap.run(context, {
       reference: true,
       timeout: remainingOf(id),
-    })) as ivm.Reference<(...args: unknown[]) => unknown>;
+    })) as IVM.Reference<(...args: unknown[]) => unknown>;
     await control.apply(undefined, ['init', message.meta, message.artifactNames, message.artifactBytes], {
       arguments: { copy: true },
       timeout: remainingOf(id),
@@ -174,7 +179,7 @@ async function load(message: LoadMessage): Promise<void> {
       reference: true,
       timeout: remainingOf(id),
       filename: BOOTSTRAP_FILENAME,
-    })) as ivm.Reference;
+    })) as IVM.Reference;
     const r = await control.apply(undefined, ['construct', cls.derefInto()], { timeout: remainingOf(id) });
     cls.release();
     if (!inFlight.has(id)) return;
