@@ -177,7 +177,7 @@ export function createKvCapability(store: KvStore): HostCapability {
   });
 }
 
-/** A token bucket: `rate` tokens per second, burst `rate` (at least 1). */
+/** A token bucket: `rate` tokens per second, burst `rate` (at least 1; none when `rate` is 0). */
 export class TokenBucket {
   #tokens: number;
   #last: number;
@@ -185,14 +185,16 @@ export class TokenBucket {
 
   constructor(rate: number) {
     this.#rate = rate;
-    this.#tokens = Math.max(1, rate);
+    // A rate of 0 grants nothing (not even one call).
+    this.#tokens = rate > 0 ? Math.max(1, rate) : 0;
     this.#last = performance.now();
   }
 
   /** Takes one token; false when the bucket is empty. */
   take(): boolean {
     const now = performance.now();
-    this.#tokens = Math.min(Math.max(1, this.#rate), this.#tokens + ((now - this.#last) / 1000) * this.#rate);
+    const burst = this.#rate > 0 ? Math.max(1, this.#rate) : 0;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#last) / 1000) * this.#rate);
     this.#last = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

@@ -141,3 +141,12 @@ describe('when a custom capability is used', () => {
     ).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
   });
 });
+
+describe('when a capability is granted with callsPerSecond 0', () => {
+  it('throws ERR_QUOTA_EXCEEDED on the first call', async () => {
+    const c = await supervisor.instantiate(
+      spec(USER, { tenant: 'zero-rate', grants: { kv: { callsPerSecond: 0 } } }),
+    );
+    await expectCode(c.call('kvGet', 'k'), 'SandboxError', 'ERR_QUOTA_EXCEEDED');
+  });
+});
