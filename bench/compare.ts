@@ -10,7 +10,7 @@ import { median, timeRuns } from './harness.ts';
 import type { BenchOptions, BenchRatio, BenchReport, BenchRow } from './harness.ts';
 import type { Engine, EngineName, SealboxExtras } from './peers/engine.ts';
 import { createEngine, loadSealboxModule } from './peers/factory.ts';
-import { FULL_SIZES, QUICK_SIZES, measureCompute, measureEngine } from './peers/measure.ts';
+import { FULL_SIZES, QUICK_SIZES, measureCompute, measureEngine, measureWarm } from './peers/measure.ts';
 import type { EngineFigures, MemoryFigures, Sizes } from './peers/measure.ts';
 import { runChild } from './peers/run-child.ts';
 import { coldComponentSource } from './workloads/cold-component.ts';
@@ -61,14 +61,14 @@ export async function runComparison(
   const notes: string[] = [];
   let sealbox: SealboxExtras | undefined;
 
-  // Every in-process engine stays open until the interleaved compute rounds are done.
+  // Every in-process engine stays open until the interleaved warm-call and compute rounds are done.
   const engines: Engine[] = [];
   try {
     for (const name of IN_PROCESS.filter((engine) => wanted.includes(engine))) {
       let engine: Engine | undefined;
       try {
         engine = await createEngine(name, { quick: options.quick });
-        timing.push(await measureEngine(engine, sizes, { compute: false }));
+        timing.push(await measureEngine(engine, sizes, { compute: false, warm: false }));
         if (name === 'sealbox')
           sealbox = await (await loadSealboxModule()).measureSealboxExtras(engine, sizes);
         engines.push(engine);
@@ -76,6 +76,12 @@ export async function runComparison(
         notes.push(`${name}: timing not measured: ${message(error)}`);
         await engine?.close();
       }
+    }
+    try {
+      const warm = await measureWarm(engines, sizes);
+      for (const figures of timing) Object.assign(figures, warm.get(figures.engine));
+    } catch (error) {
+      notes.push(`warm calls not measured: ${message(error)}`);
     }
     try {
       const compute = await measureCompute(engines, sizes);

@@ -62,17 +62,17 @@ export interface EngineFigures {
   readonly coldMs: number;
   /** the same with `coldLinesLarge` lines */
   readonly coldLargeMs: number;
-  /** sequential awaited echo calls per second, and their median latency */
-  readonly warmSeqOps: number;
-  readonly warmSeqMedianMs: number;
+  /** sequential awaited echo calls per second, and their median latency (NaN until measured) */
+  warmSeqOps: number;
+  warmSeqMedianMs: number;
   /** pipelined echo calls per second (`pipelineBatch` in flight) */
-  readonly pipelinedOps: number;
+  pipelinedOps: number;
   /** one BM25 rank over the corpus, median ms (NaN until measured) */
   computeMs: number;
   /** the compute call's result (the smoke test checks the engines agree) */
   computeResult: Json;
   /** the echo call's result (checked against the argument) */
-  readonly echoResult: Json;
+  echoResult: Json;
 }
 
 let tenantCounter = 0;
@@ -115,6 +115,64 @@ async function tinybenchTask(name: string, timeMs: number, fn: () => Promise<unk
   const result = bench.tasks[0]!.result;
   if (result.state !== 'completed') throw new Error(`tinybench task ${name} ended ${result.state}`);
   return { opsPerSec: result.throughput.mean, medianMs: result.latency.p50 };
+}
+
+/** One engine's warm-call figures. */
+export interface WarmFigure {
+  readonly warmSeqOps: number;
+  readonly warmSeqMedianMs: number;
+  readonly pipelinedOps: number;
+  readonly echoResult: Json;
+}
+
+/**
+ * Warm calls on one resident echo component per engine: sequential awaited calls and pipelined
+ * batches, as tinybench tasks, in rounds that alternate the engines (A seq, A pipe, B seq, B pipe,
+ * A seq, ...) so that the machine's state (load, idle vCPUs that wake slowly) is shared between
+ * them; each figure is the median over the rounds.
+ */
+export async function measureWarm(
+  engines: readonly Engine[],
+  sizes: Sizes,
+): Promise<Map<string, WarmFigure>> {
+  const rounds = sizes.warmTimeMs >= 500 ? 5 : 1;
+  const taskMs = sizes.warmTimeMs / rounds;
+  const batch = sizes.pipelineBatch;
+  const echoes: LoadedComponent[] = [];
+  for (const engine of engines)
+    echoes.push(await engine.load(await engine.prepare(ECHO_COMPONENT, freshTenant('echo'))));
+  const seqOps = engines.map((): number[] => []);
+  const seqMedian = engines.map((): number[] => []);
+  const pipeOps = engines.map((): number[] => []);
+  const echoResults: Json[] = [];
+  try {
+    for (const echo of echoes) echoResults.push(await echo.call('echo', ECHO_ARGUMENT));
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < engines.length; i++) {
+        const echo = echoes[i]!;
+        const sequential = await tinybenchTask('echo', taskMs, () => echo.call('echo', ECHO_ARGUMENT));
+        seqOps[i]!.push(sequential.opsPerSec);
+        seqMedian[i]!.push(sequential.medianMs);
+        const pipelined = await tinybenchTask('pipelined', taskMs, () =>
+          Promise.all(Array.from({ length: batch }, () => echo.call('echo', ECHO_ARGUMENT))),
+        );
+        pipeOps[i]!.push(pipelined.opsPerSec * batch);
+      }
+    }
+  } finally {
+    for (const echo of echoes) await echo.dispose();
+  }
+  return new Map(
+    engines.map((engine, i) => [
+      engine.name,
+      {
+        warmSeqOps: median(seqOps[i]!),
+        warmSeqMedianMs: median(seqMedian[i]!),
+        pipelinedOps: median(pipeOps[i]!),
+        echoResult: echoResults[i]!,
+      },
+    ]),
+  );
 }
 
 /** One engine's compute figure. */
@@ -162,6 +220,8 @@ export async function measureCompute(
 export interface MeasureOptions {
   /** false: skip the compute workload (the caller times it interleaved with other engines) */
   readonly compute?: boolean;
+  /** false: skip the warm-call workloads (likewise) */
+  readonly warm?: boolean;
 }
 
 /** Runs every timing workload on `engine`. */
@@ -173,27 +233,19 @@ export async function measureEngine(
   const coldMs = await measureCold(engine, sizes.coldLines, sizes.coldRuns);
   const coldLargeMs = await measureCold(engine, sizes.coldLinesLarge, Math.max(2, sizes.coldRuns >> 1));
 
-  const echo = await engine.load(await engine.prepare(ECHO_COMPONENT, freshTenant('echo')));
-  const echoResult = await echo.call('echo', ECHO_ARGUMENT);
-  const sequential = await tinybenchTask('echo', sizes.warmTimeMs, () => echo.call('echo', ECHO_ARGUMENT));
-  const batch = sizes.pipelineBatch;
-  const pipelined = await tinybenchTask('pipelined', sizes.warmTimeMs, () =>
-    Promise.all(Array.from({ length: batch }, () => echo.call('echo', ECHO_ARGUMENT))),
-  );
-  await echo.dispose();
-
+  const warm = options.warm === false ? undefined : (await measureWarm([engine], sizes)).get(engine.name);
   const compute =
     options.compute === false ? undefined : (await measureCompute([engine], sizes)).get(engine.name);
   return {
     engine: engine.name,
     coldMs,
     coldLargeMs,
-    warmSeqOps: sequential.opsPerSec,
-    warmSeqMedianMs: sequential.medianMs,
-    pipelinedOps: pipelined.opsPerSec * batch,
+    warmSeqOps: warm?.warmSeqOps ?? Number.NaN,
+    warmSeqMedianMs: warm?.warmSeqMedianMs ?? Number.NaN,
+    pipelinedOps: warm?.pipelinedOps ?? Number.NaN,
     computeMs: compute?.computeMs ?? Number.NaN,
     computeResult: compute?.computeResult ?? null,
-    echoResult,
+    echoResult: warm?.echoResult ?? null,
   };
 }
 
