@@ -72,9 +72,12 @@ export function sourceFromClass(
       column: 0,
     });
   }
+  // The runtime prototype decides, not the spelling: `extends Component`, `extends sealbox.Component`
+  // or a bundler's rewritten import all name the same class. Anything else is refused.
+  const extendsComponent = isComponentClass(Object.getPrototypeOf(cls));
   if (
-    superClass.type !== 'Identifier' ||
-    ((superClass as Identifier).name !== 'Component' && !isComponentClass(Object.getPrototypeOf(cls)))
+    !extendsComponent &&
+    !(superClass.type === 'Identifier' && (superClass as Identifier).name === 'Component')
   ) {
     const { line, column } = position(superClass);
     const what = wrapped.slice(superClass.start, Math.min(superClass.end, superClass.start + 60));
@@ -84,11 +87,14 @@ export function sourceFromClass(
       { line, column, extends: what },
     );
   }
-  if ((superClass as Identifier).name !== 'Component')
+  if (!(superClass.type === 'Identifier' && (superClass as Identifier).name === 'Component'))
     rename = { start: superClass.start, end: superClass.end };
 
   const free = findFreeVariables(program).filter(
-    (ref) => !SANDBOX_GLOBALS.has(ref.name) && ref.node !== superClass,
+    // Names inside the extends clause are replaced by `Component` below.
+    (ref) =>
+      !SANDBOX_GLOBALS.has(ref.name) &&
+      !(ref.node.start >= superClass.start && ref.node.end <= superClass.end),
   );
   if (free.length > 0) {
     const names = free.map((ref) => ({ name: ref.name, ...position(ref.node) }));

@@ -380,7 +380,10 @@ function deepFreeze<T>(value: T): T {
  * });
  * const envelope = statement.sign(keyPair);
  */
-export function pack(input: string | ComponentClass, options: PackOptions): PackedStatement {
+export function pack<P extends JsonValue = JsonValue>(
+  input: string | ComponentClass<P>,
+  options: PackOptions,
+): PackedStatement {
   const o = readOptions(options);
   if (typeof o.tenant !== 'string' || !NAME_PATTERN.test(o.tenant)) {
     optionsError(
