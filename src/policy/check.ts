@@ -47,11 +47,13 @@ function hasUseStrict(body: AnyNode): boolean {
 }
 
 /**
- * Flags for the children of `node`. Classes are strict and bind `this`; functions bind `this`,
- * except a sloppy-mode function expression called directly (`(function () { return this })()`),
- * where `this` is the global object; arrows inherit.
+ * Flags for the children of `node`. Classes are strict and bind `this`; strict functions bind
+ * `this`; arrows inherit. In a sloppy-mode function `this` is the global object whenever the
+ * function is called without a receiver, which the checker cannot rule out: not only a direct call
+ * (`(function () { return this })()`) but `function f() { return this } f()`, `(0, o.m)()`,
+ * `[1].map(f)`; so sloppy functions do not count as binding `this`.
  */
-function childFlagsOf(node: AnyNode, flags: number, globalThisCallees: ReadonlySet<Node>): number {
+function childFlagsOf(node: AnyNode, flags: number): number {
   switch (node.type) {
     case 'ClassDeclaration':
     case 'ClassExpression':
@@ -60,7 +62,10 @@ function childFlagsOf(node: AnyNode, flags: number, globalThisCallees: ReadonlyS
     case 'FunctionExpression': {
       const body = node['body'] as AnyNode;
       const strict = (flags & STRICT) !== 0 || hasUseStrict(body);
-      const globalThis = !strict && globalThisCallees.has(node);
+      // Defends against reaching the global object through any sloppy function called without a
+      // receiver (a declaration called by name, an alias, a callback): packed sources are always
+      // strict ('use strict' is prepended), so only hand-written sloppy scripts are affected.
+      const globalThis = !strict;
       return (strict ? STRICT : 0) | (globalThis ? 0 : IN_FUNCTION);
     }
     default:
@@ -412,8 +417,6 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
   // Whether the node sits inside a function or class (where `this` is not the global object).
   // Bit flags per node: IN_FUNCTION (`this` is not the global object there), STRICT.
   const flags: number[] = [hasUseStrict(program as unknown as AnyNode) ? STRICT : 0];
-  // Sloppy-mode function expressions called directly (IIFE, `.call(null)`): their `this` is global.
-  const globalThisCallees = new Set<Node>();
   let nodes = 0;
   let deepest = 0;
   let complete = true;
@@ -489,13 +492,6 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
       }
       case 'CallExpression': {
         let callee = node['callee'] as AnyNode;
-        const direct =
-          callee.type === 'MemberExpression' &&
-          callee['computed'] !== true &&
-          ['call', 'apply'].includes((callee['property'] as AnyNode)['name'] as string)
-            ? (callee['object'] as AnyNode)
-            : callee;
-        if (direct.type === 'FunctionExpression') globalThisCallees.add(direct);
         // Reflect.get.call(null, o, 'constructor') / .apply: look through call/apply.
         if (
           callee.type === 'MemberExpression' &&
@@ -544,7 +540,7 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         if (!scoped) {
           out.add(
             'globals.not-allowed',
-            '`this` here is the global object (top level or sloppy direct call)',
+            '`this` here can be the global object (top level, or a sloppy-mode function: add "use strict")',
             node.start,
           );
         }
@@ -570,7 +566,7 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     // Children, pushed in reverse so they pop in source order. Known node types use a fixed key
     // table (fast); any other type falls back to every own key (fail closed: nothing is skipped).
     const childDepth = d + 1;
-    const childFlags = childFlagsOf(node, nodeFlags, globalThisCallees);
+    const childFlags = childFlagsOf(node, nodeFlags);
     const keys = CHILD_KEYS.get(type) ?? Object.keys(node).filter((key) => !NON_CHILD_KEYS.has(key));
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k]!;

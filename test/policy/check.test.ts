@@ -111,8 +111,17 @@ describe('when `this` is used inside functions and classes', () => {
     expect(rules('"use strict";\nconst g = (function () { return this; })();')).toEqual([]);
     expect(
       rules(
-        'function F() { this.x = 1; } const o = { m() { return this; }, f: function () { return this; } };',
+        '"use strict";\nfunction F() { this.x = 1; } const o = { m() { return this; }, f: function () { return this; } };',
       ),
     ).toEqual([]);
+  });
+
+  it('refuses it in sloppy-mode functions, which any receiver-less call binds to the global object', () => {
+    // function leak() { return this; } leak() / (0, o.m)() / [1].map(f): all reach globalThis.
+    expect(
+      rules(
+        'function F() { this.x = 1; } const o = { m() { return this; }, f: function () { return this; } };',
+      ),
+    ).toEqual(['globals.not-allowed', 'globals.not-allowed', 'globals.not-allowed']);
   });
 });
