@@ -126,6 +126,23 @@ export function createKvCapability(store: KvStore): HostCapability {
     if (Buffer.byteLength(key) > max) return `kv ${what} is larger than ${max} bytes`;
     return undefined;
   };
+  // Defends against the maxKeys check racing with concurrent sets of the same tenant (measured: 100
+  // keys stored under maxKeys 5 by one Promise.all): sets of one namespace run one after another, so
+  // each sees the count the previous one left.
+  const setQueues = new Map<string, Promise<void>>();
+  const oneAtATime = <T>(ns: string, work: () => Promise<T>): Promise<T> => {
+    const previous = setQueues.get(ns) ?? Promise.resolve();
+    const result = previous.then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    setQueues.set(ns, tail);
+    void tail.then(() => {
+      if (setQueues.get(ns) === tail) setQueues.delete(ns);
+    });
+    return result;
+  };
   const arity = (args: readonly JsonValue[], n: number, name: string): string | undefined =>
     args.length === n ? undefined : `kv.${name} expects ${n} argument(s), got ${args.length}`;
   return Object.freeze({
@@ -146,15 +163,17 @@ export function createKvCapability(store: KvStore): HostCapability {
             return `kv value is larger than ${max} bytes`;
           return undefined;
         },
-        async handler(ctx: CapabilityContext, key: JsonValue, value: JsonValue): Promise<undefined> {
+        handler(ctx: CapabilityContext, key: JsonValue, value: JsonValue): Promise<undefined> {
           const k = key as string;
           const maxKeys = ctx.limits['maxKeys'] ?? KV_DEFAULT_LIMITS.maxKeys;
-          // Defends against disk exhaustion by one tenant: new keys beyond maxKeys are refused.
-          if ((await store.get(ctx.tenant, k)) === null && (await store.count(ctx.tenant)) >= maxKeys) {
-            throw new SandboxError('ERR_QUOTA_EXCEEDED', `kv holds ${maxKeys} keys already (maxKeys)`);
-          }
-          await store.set(ctx.tenant, k, value);
-          return undefined;
+          return oneAtATime(ctx.tenant, async () => {
+            // Defends against disk exhaustion by one tenant: new keys beyond maxKeys are refused.
+            if ((await store.get(ctx.tenant, k)) === null && (await store.count(ctx.tenant)) >= maxKeys) {
+              throw new SandboxError('ERR_QUOTA_EXCEEDED', `kv holds ${maxKeys} keys already (maxKeys)`);
+            }
+            await store.set(ctx.tenant, k, value);
+            return undefined;
+          });
         },
       },
       delete: {
