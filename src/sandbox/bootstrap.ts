@@ -257,6 +257,13 @@ function capCall(cap, method, args) {
     if (!limitErrors.has(e)) return PromiseC.reject(e);
     return PromiseC.reject(refusal('ERR_ARGS_INVALID', e.message));
   }
+  // Defends against a capability flood starving the worker's event loop (measured: a 900 ms loop of
+  // un-awaited calls queued millions of bridge messages, the worker missed its timers and was
+  // killed, failing another tenant's call): at most maxCapabilityCalls requests are in flight per
+  // context; the host would refuse the excess anyway (per-invocation quota).
+  if (pending.size >= meta.maxCapabilityCalls) {
+    return PromiseC.reject(refusal('ERR_QUOTA_EXCEEDED', 'more than ' + meta.maxCapabilityCalls + ' capability calls in flight'));
+  }
   return new PromiseC(function (resolve, reject) {
     const id = ++nextRequest;
     pending.set(id, { resolve: resolve, reject: reject });
@@ -379,7 +386,7 @@ function init(metaText, artifactNames, artifactBytes) {
   freeze(artifacts);
   const host = makeHost(m.caps);
   meta = freeze({ tenant: m.tenant, identifier: m.identifier, version: m.version, maxArgBytes: m.maxArgBytes,
-    maxResultBytes: m.maxResultBytes, maxJsonDepth: m.maxJsonDepth });
+    maxResultBytes: m.maxResultBytes, maxJsonDepth: m.maxJsonDepth, maxCapabilityCalls: m.maxCapabilityCalls });
   const identity = { params: params, artifacts: artifacts, host: host, identifier: m.identifier, version: m.version, tenant: m.tenant };
   const fields = ['params', 'artifacts', 'host', 'identifier', 'version', 'tenant'];
   class Component {

@@ -1090,6 +1090,7 @@ function checkSpec(
     maxArgBytes: limits.maxArgBytes,
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
+    maxCapabilityCalls: limits.maxCapabilityCalls,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
