@@ -151,6 +151,19 @@ function decodeArtifacts(statement: Statement): Record<string, Uint8Array> {
 
 const TENANT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'keyring',
+  'policy',
+  'capabilities',
+  'workers',
+  'rollback',
+  'kv',
+  'logger',
+  'onDecision',
+  'maxEnvelopeBytes',
+  'now',
+]);
+
 function badTenant(got: string, cause?: unknown): never {
   throw new ConfigError(
     'ERR_CONFIG_INVALID',
@@ -270,6 +283,13 @@ class KeyringSource {
 export function createLoader(options: LoaderOptions): Loader {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: options must be an object');
+  }
+  // Defends against a misspelt safety option silently falling back to a default (`rollbak: path`
+  // would leave rollback state in memory): unknown keys, symbol keys included, are refused.
+  for (const key of Reflect.ownKeys(options)) {
+    if (typeof key !== 'string' || !LOADER_OPTION_KEYS.has(key)) {
+      throw new ConfigError('ERR_CONFIG_INVALID', `createLoader: unknown option ${String(key).slice(0, 40)}`);
+    }
   }
   // Read once: the sink in force is the one given at creation.
   const onDecision = options.onDecision;

@@ -95,3 +95,13 @@ describe('when the tenant option is a hostile value (layer: loader)', () => {
     expect(event.tenant).not.toMatch(/[\u0000-\u001f]/);
   });
 });
+
+describe('when createLoader gets a misspelt option (layer: loader)', () => {
+  it('throws ERR_CONFIG_INVALID instead of ignoring it', async () => {
+    const { createLoader: make } = await import('../../src/loader.ts');
+    const { Keyring: K } = await import('../../src/trust/keyring.ts');
+    expect(() => make({ keyring: K.empty(), rollbak: '/tmp/x.sqlite' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
+  });
+});
