@@ -154,9 +154,10 @@ export class SealboxError extends Error {
     return this.constructor.name;
   }
 
-  /** `{ code, message, ...details }`, for `--json` output and decision events. */
-  toJSON(): { code: ErrorCode; message: string } & ErrorDetails {
-    return { ...this.details, code: this.code, message: this.message };
+  /** `{ ...details, name, code, message }`, for `--json` output. */
+  toJSON(): { name: string; code: ErrorCode; message: string } & ErrorDetails {
+    // Details come first so that they can never overwrite the class name, code or message.
+    return { ...this.details, name: this.name, code: this.code, message: this.message };
   }
 }
 

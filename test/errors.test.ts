@@ -51,6 +51,7 @@ describe('error objects', () => {
     expect(isSealboxError(error, 'ERR_KEY_REVOKED')).toBe(true);
     expect(isSealboxError(error, 'ERR_KEY_UNKNOWN')).toBe(false);
     expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'TrustError',
       code: 'ERR_KEY_REVOKED',
       message: 'key abc is revoked',
       keyid: 'abc',
@@ -58,7 +59,12 @@ describe('error objects', () => {
   });
 
   it('does not let details override code or message', () => {
-    const error = new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'bad', { code: 'ERR_NONE', message: 'lie' });
+    const error = new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'bad', {
+      code: 'ERR_NONE',
+      message: 'lie',
+      name: 'X',
+    });
+    expect(error.toJSON().name).toBe('EnvelopeError');
     expect(error.toJSON().code).toBe('ERR_ENVELOPE_MALFORMED');
     expect(error.toJSON().message).toBe('bad');
   });

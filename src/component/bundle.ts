@@ -726,7 +726,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
           throw new PackError(
             'ERR_PACK_STATEMENT',
             `${module.display}:${ref.line}:${ref.column}: a top-level statement uses '${ref.name}', which the class needs; sealbox packs declarations only, so this statement would be lost. Move it into a function, a static block, or the constructor`,
-            { file: module.display, line: ref.line, column: ref.column, name: ref.name },
+            { file: module.display, line: ref.line, column: ref.column, identifier: ref.name },
           );
         }
       }
