@@ -12,6 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../errors.ts';
+import { ENTRY_PATTERN } from '../envelope/statement.ts';
 import { findFreeVariables, SANDBOX_GLOBALS, type FreeReference } from './free-variables.ts';
 import { parseModule } from './parse.ts';
 import { isTypeScriptFile, stripTypes } from './typescript.ts';
@@ -38,6 +39,11 @@ interface Decl {
   /** Name given to an anonymous default export, if this is one. */
   readonly syntheticName?: string;
   readonly kind: 'function' | 'class' | 'variable' | 'expression';
+  /**
+   * The class of `const X = class ... {}` (a variable whose only declarator is a class expression):
+   * authors export classes that way too, and such a variable can be the entry or a base class.
+   */
+  readonly classNode?: Node;
   refs?: FreeReference[];
 }
 
@@ -93,6 +99,68 @@ function forEachNode(root: Node, visit: (node: Node) => void): void {
   }
 }
 
+/**
+ * The first `await` (or `for await`) under `root` that is not inside a function: top-level await,
+ * which a module allows and a script (what the sandbox compiles) does not.
+ */
+function topLevelAwait(root: Node): Node | undefined {
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (
+      node.type === 'FunctionExpression' ||
+      node.type === 'FunctionDeclaration' ||
+      node.type === 'ArrowFunctionExpression'
+    ) {
+      continue;
+    }
+    if (
+      node.type === 'AwaitExpression' ||
+      (node.type === 'ForOfStatement' && (node as unknown as { await: boolean }).await)
+    ) {
+      return node;
+    }
+    for (const key of Object.keys(node)) {
+      if (key === 'loc') continue;
+      const value = (node as unknown as Record<string, unknown>)[key];
+      if (Array.isArray(value)) {
+        for (let i = value.length - 1; i >= 0; i--) if (isNode(value[i])) stack.push(value[i] as Node);
+      } else if (isNode(value)) {
+        stack.push(value);
+      }
+    }
+  }
+  return undefined;
+}
+
+const writtenCache = new WeakMap<ModuleRecord, Set<string>>();
+
+/**
+ * Names assigned anywhere in a module (`x = …`, `x += …`, `x++`, destructuring and for-in/of
+ * targets). Over-approximates: a shadowing local of the same name counts too.
+ */
+function writtenNames(module: ModuleRecord): Set<string> {
+  let names = writtenCache.get(module);
+  if (names) return names;
+  const found = new Set<string>();
+  forEachNode(module.program, (node) => {
+    const n = node as unknown as Record<string, Node>;
+    let target: Node | undefined;
+    if (node.type === 'AssignmentExpression') target = n['left'];
+    else if (node.type === 'UpdateExpression') target = n['argument'];
+    else if (
+      (node.type === 'ForInStatement' || node.type === 'ForOfStatement') &&
+      n['left']?.type !== 'VariableDeclaration'
+    ) {
+      target = n['left'];
+    }
+    if (target) for (const name of patternNames(target)) found.add(name);
+  });
+  names = found;
+  writtenCache.set(module, names);
+  return names;
+}
+
 function where(module: ModuleRecord, node: Node): string {
   const start = node.loc?.start;
   return `${module.display}:${start?.line ?? 0}:${start?.column ?? 0}`;
@@ -139,6 +207,68 @@ function patternNames(pattern: Node): string[] {
   return names;
 }
 
+/**
+ * Names a construct that is newer than ES2024 (so acorn only says "Unexpected token") when the
+ * parse error sits on one an author is likely to write: decorators, `accessor` fields, import
+ * attributes. Undefined when the error is something else.
+ */
+function syntaxHint(
+  js: string,
+  line: number,
+  column: number,
+):
+  | {
+      code: 'ERR_PACK_SYNTAX' | 'ERR_PACK_IMPORT';
+      construct: string;
+      message: string;
+      line: number;
+      column: number;
+    }
+  | undefined {
+  const lineText = js.split(/\r\n|\r|\n|\u2028|\u2029/)[line - 1];
+  if (lineText === undefined) return undefined;
+  const before = lineText.slice(0, column);
+  const at = lineText.slice(column);
+  if (at.startsWith('@')) {
+    return {
+      code: 'ERR_PACK_SYNTAX',
+      construct: 'decorator',
+      message: `decorators are not part of ES2024 and need a code transform, which sealbox does not do; remove the decorator and call the wrapper yourself`,
+      line,
+      column,
+    };
+  }
+  const accessor = /\baccessor\s+$/.exec(before);
+  if (accessor) {
+    return {
+      code: 'ERR_PACK_SYNTAX',
+      construct: 'accessor',
+      message: `auto-accessor fields (\`accessor x = ...\`) are not part of ES2024; declare a plain field, or a #private field with a get/set pair`,
+      line,
+      column: accessor.index,
+    };
+  }
+  if (/^(?:with|assert)\s*\{/.test(at) && /^\s*(?:import|export)\b.*['"]\s*$/.test(before)) {
+    return {
+      code: 'ERR_PACK_IMPORT',
+      construct: 'import attributes',
+      message: `import attributes (\`with { type: 'json' }\`) are not bundled: the sandbox has no modules; put the data in an artifact (this.artifactJson(name)) or in params`,
+      line,
+      column,
+    };
+  }
+  return undefined;
+}
+
+/** Non-configurable globals of the sandbox: a script that declares one of them does not compile. */
+const RESERVED_TOP_LEVEL: ReadonlySet<string> = new Set([
+  'Component',
+  'Function',
+  'undefined',
+  'NaN',
+  'Infinity',
+]);
+
 const NEEDS_RELATIVE =
   'the sandbox has no modules, packages or Node APIs: only relative imports of your own files (./x.js) are ' +
   'bundled. Copy the code you need into a relative file, pass data in params or artifacts, or ask the node for ' +
@@ -166,7 +296,10 @@ class Bundler {
       );
     }
     const display = relative(this.#root, file).split(sep).join('/') || basename(file);
-    const source = this.#read(file, display, importedFrom);
+    const read = this.#read(file, display, importedFrom);
+    // A hashbang line (`#!/usr/bin/env node`) is legal at the start of a module; it becomes a `//`
+    // comment of the same length, so every line and column stays the author's.
+    const source = read.startsWith('#!') ? `//${read.slice(2)}` : read;
     const js = isTypeScriptFile(file) ? stripTypes(source, display) : source;
     let program: Program;
     try {
@@ -174,6 +307,15 @@ class Bundler {
     } catch (error) {
       if (error instanceof PackError) {
         const { line, column } = error.details as { line?: number; column?: number };
+        const hint = syntaxHint(js, line ?? 0, column ?? 0);
+        if (hint) {
+          throw new PackError(
+            hint.code,
+            `${display}:${hint.line}:${hint.column}: ${hint.message}`,
+            { file: display, line: hint.line, column: hint.column, construct: hint.construct },
+            { cause: error },
+          );
+        }
         throw new PackError(
           'ERR_PACK_SYNTAX',
           `${display}:${line ?? 0}:${column ?? 0}: ${error.message}`,
@@ -286,6 +428,10 @@ class Bundler {
     );
   }
 
+  #addDependency(module: ModuleRecord, target: ModuleRecord): void {
+    if (!module.dependencies.includes(target)) module.dependencies.push(target);
+  }
+
   #addDecl(module: ModuleRecord, decl: Decl): void {
     for (const name of decl.names) {
       const list = module.decls.get(name) ?? [];
@@ -308,10 +454,21 @@ class Bundler {
       };
     }
     if (node.type === 'VariableDeclaration') {
-      const names = (n['declarations'] as Node[]).flatMap((d) =>
+      const declarations = n['declarations'] as Node[];
+      const names = declarations.flatMap((d) =>
         patternNames((d as unknown as Record<string, unknown>)['id'] as Node),
       );
-      return { module, node, names, kind: 'variable' };
+      const only = declarations.length === 1 ? (declarations[0] as unknown as Record<string, unknown>) : {};
+      const init = only['init'] as Node | null | undefined;
+      // `const X = class ... {}`: a class under another spelling (only `const`: a `let` could be
+      // reassigned after the class was checked).
+      const classNode =
+        n['kind'] === 'const' &&
+        (only['id'] as Node | undefined)?.type === 'Identifier' &&
+        init?.type === 'ClassExpression'
+          ? init
+          : undefined;
+      return { module, node, names, kind: 'variable', ...(classNode ? { classNode } : {}) };
     }
     return {
       module,
@@ -359,7 +516,7 @@ class Bundler {
           return;
         }
         const target = this.#resolveSpecifier(module, specifier, stmt);
-        if (!module.dependencies.includes(target)) module.dependencies.push(target);
+        this.#addDependency(module, target);
         if (specifiers.length === 0) {
           throw new PackError(
             'ERR_PACK_IMPORT',
@@ -420,7 +577,7 @@ class Bundler {
             return;
           }
           const target = this.#resolveSpecifier(module, specifier, stmt);
-          if (!module.dependencies.includes(target)) module.dependencies.push(target);
+          this.#addDependency(module, target);
           for (const spec of specifiers) {
             module.reexports.set(specifierName((spec as unknown as { exported: Node }).exported), {
               module: target,
@@ -460,7 +617,7 @@ class Bundler {
           );
         }
         const target = this.#resolveSpecifier(module, specifier, stmt);
-        if (!module.dependencies.includes(target)) module.dependencies.push(target);
+        this.#addDependency(module, target);
         module.starExports.push(target);
         return;
       }
@@ -552,6 +709,16 @@ class Bundler {
           );
         }
       });
+      // Defends against a statement the loader cannot compile: top-level await is module-only
+      // syntax; in the packed script it would be a syntax error on every node.
+      const awaited = topLevelAwait(decl.node);
+      if (awaited) {
+        throw new PackError(
+          'ERR_PACK_SYNTAX',
+          `${where(decl.module, awaited)}: top-level await cannot be packed (the sandbox compiles a script, where await is only valid inside async functions); compute the value in an async method, or pass it in params`,
+          { ...posDetails(decl.module, awaited), construct: 'top-level await' },
+        );
+      }
       decl.refs = refs;
     }
     return decl.refs;
@@ -575,7 +742,8 @@ function checkBaseClass(bundler: Bundler, decl: Decl, entryName: string): void {
       );
     }
     seen.add(current);
-    const superClass = (current.node as unknown as { superClass: Node | null }).superClass;
+    const superClass = ((current.classNode ?? current.node) as unknown as { superClass: Node | null })
+      .superClass;
     const className = current.names[0]?.startsWith('\u0000') ? '(default export)' : current.names[0];
     if (!superClass) {
       throw new PackError(
@@ -588,7 +756,7 @@ function checkBaseClass(bundler: Bundler, decl: Decl, entryName: string): void {
     const target = extendsName === undefined ? undefined : bundler.resolveLocal(current.module, extendsName);
     if (target?.kind === 'component') return;
     const next = target?.kind === 'decl' ? target.module.decls.get(target.name)?.at(-1) : undefined;
-    if (next && next.kind === 'class') {
+    if (next && (next.kind === 'class' || next.classNode)) {
       current = next;
       continue;
     }
@@ -649,7 +817,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     throw error;
   }
   const entryDecl = target.kind === 'decl' ? target.module.decls.get(target.name)?.at(-1) : undefined;
-  if (!entryDecl || entryDecl.kind !== 'class' || target.kind !== 'decl') {
+  if (!entryDecl || (entryDecl.kind !== 'class' && !entryDecl.classNode) || target.kind !== 'decl') {
     const what = entryDecl
       ? entryDecl.kind === 'variable'
         ? 'a variable'
@@ -668,6 +836,15 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     );
   }
   checkBaseClass(bundler, entryDecl, exportName);
+  const entryName = entryDecl.names[0] as string;
+  if (!entryDecl.syntheticName && !ENTRY_PATTERN.test(entryName)) {
+    // The statement's `entry` is an ASCII identifier; say where the class is, not just its name.
+    throw new PackError(
+      'ERR_PACK_EXPORT',
+      `${where(entryDecl.module, entryDecl.node)}: class name ${entryName.slice(0, 40)} must be an ASCII identifier of at most 128 characters (the statement's entry); rename the class (the export name may stay)`,
+      { ...posDetails(entryDecl.module, entryDecl.node), export: exportName },
+    );
+  }
 
   // 2. Everything the entry class needs, transitively; collect every unresolvable name at once.
   const kept = new Set<Decl>();
@@ -717,6 +894,26 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     );
   }
 
+  // 3a. An imported `let`/`var` that its file reassigns would be copied once into the importer (ES
+  // modules keep such a binding live): refuse rather than pack a script that silently differs.
+  for (const [module, locals] of usedImports) {
+    for (const local of [...locals].sort()) {
+      const binding = module.imports.get(local);
+      const t = bundler.resolveLocal(module, local);
+      if (!binding || t?.kind !== 'decl' || t.module === module) continue;
+      const reassignable = (t.module.decls.get(t.name) ?? []).some(
+        (d) => d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const',
+      );
+      if (reassignable && writtenNames(t.module).has(t.name)) {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${where(module, binding.node)}: '${local}' is a \`let\`/\`var\` that ${t.module.display} reassigns; a packed script copies imported values once, so the change would not be seen here (ES modules keep it live). Export a function that returns the current value instead`,
+          { ...posDetails(module, binding.node), module: t.module.display, name: t.name },
+        );
+      }
+    }
+  }
+
   // 3. Dropped top-level statements must not touch kept code (it would behave differently packed).
   for (const module of bundler.modules.values()) {
     for (const stmt of module.others) {
@@ -740,8 +937,11 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   }
   const hasKept = (module: ModuleRecord): boolean => [...kept].some((d) => d.module === module);
 
-  // 4. Module order: ES module evaluation order (post-order over imports), entry module last.
-  const order: ModuleRecord[] = [];
+  // 4. Module order. First ES module evaluation order (post-order over imports), which only breaks
+  // ties; then the order the emitted scopes need: a module's scope runs after the scopes its import
+  // lines read from. Files that only re-export (an index.js barrel) emit nothing, so an import cycle
+  // through them (widget.js imports format from the index.js that re-exports widget.js) is fine.
+  const esOrder: ModuleRecord[] = [];
   const state = new Map<ModuleRecord, 'visiting' | 'done'>();
   const stack: { module: ModuleRecord; next: number }[] = [{ module: entryModule, next: 0 }];
   state.set(entryModule, 'visiting');
@@ -750,24 +950,73 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     const dep = top.module.dependencies[top.next];
     if (dep) {
       top.next += 1;
-      const s = state.get(dep);
-      if (s === 'visiting' && hasKept(dep) && hasKept(top.module)) {
-        throw new PackError(
-          'ERR_PACK_IMPORT',
-          `${top.module.display} and ${dep.display} import each other; sealbox bundles acyclic imports only: move the shared code into a third file`,
-          { module: dep.display, file: top.module.display },
-        );
-      }
-      if (!s) {
+      if (!state.has(dep)) {
         state.set(dep, 'visiting');
         stack.push({ module: dep, next: 0 });
       }
       continue;
     }
     state.set(top.module, 'done');
-    order.push(top.module);
+    esOrder.push(top.module);
     stack.pop();
   }
+  const esIndex = new Map(esOrder.map((m, i) => [m, i]));
+  // Which holder each used import reads, with the import specifier as the place to blame.
+  const readsFrom = (module: ModuleRecord): { module: ModuleRecord; site: Node }[] => {
+    const out: { module: ModuleRecord; site: Node }[] = [];
+    for (const local of usedImports.get(module) ?? []) {
+      const binding = module.imports.get(local);
+      const t = bundler.resolveLocal(module, local);
+      if (!binding || t?.kind !== 'decl' || t.module === module) continue;
+      if (t.module === entryModule) {
+        // The entry file's declarations sit at the script's top level, after every other file's
+        // scope has run: a helper cannot read them when its scope runs.
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${where(module, binding.node)}: ${module.display} imports '${t.name}' back from ${entryModule.display}, the file being packed; sealbox bundles acyclic imports only: move the shared code into a third file`,
+          { ...posDetails(module, binding.node), module: entryModule.display },
+        );
+      }
+      out.push({ module: t.module, site: binding.node });
+    }
+    return out.sort(
+      (a, b) => (esIndex.get(a.module) ?? 0) - (esIndex.get(b.module) ?? 0) || a.site.start - b.site.start,
+    );
+  };
+  const order: ModuleRecord[] = [];
+  const placed = new Map<ModuleRecord, 'visiting' | 'done'>();
+  const place = (root: ModuleRecord): void => {
+    const path: { module: ModuleRecord; deps: { module: ModuleRecord; site: Node }[]; next: number }[] = [
+      { module: root, deps: readsFrom(root), next: 0 },
+    ];
+    placed.set(root, 'visiting');
+    while (path.length > 0) {
+      const top = path[path.length - 1] as (typeof path)[number];
+      const dep = top.deps[top.next];
+      if (dep) {
+        top.next += 1;
+        const s = placed.get(dep.module);
+        if (s === 'visiting') {
+          // Defends against a packed script that throws on load: each file's scope runs once, in
+          // order, so two files that read each other's declarations cannot both come first.
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(top.module, dep.site)}: ${top.module.display} and ${dep.module.display} import each other (directly or through other files); sealbox bundles acyclic imports only: move the shared code into a third file`,
+            { ...posDetails(top.module, dep.site), module: dep.module.display },
+          );
+        }
+        if (!s) {
+          placed.set(dep.module, 'visiting');
+          path.push({ module: dep.module, deps: readsFrom(dep.module), next: 0 });
+        }
+        continue;
+      }
+      placed.set(top.module, 'done');
+      order.push(top.module);
+      path.pop();
+    }
+  };
+  for (const module of esOrder) if (hasKept(module) && !placed.has(module)) place(module);
 
   // 5. Names the script introduces: one holder per helper module, never clashing with any identifier.
   const allNames = new Set<string>();
@@ -795,6 +1044,26 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     }
     return value;
   };
+
+  // Names the packed script cannot declare at its top level: the sandbox defines them as
+  // non-configurable globals, and a script that redeclares one does not compile.
+  for (const decl of kept) {
+    for (const name of decl.names) {
+      if (!RESERVED_TOP_LEVEL.has(name)) continue;
+      const atTop = decl.module === entryModule || (decl === entryDecl && name === entryName);
+      // In a helper file `Component` may name a class of its own, unless that file also uses
+      // sealbox's Component (its `const Base = Component;` line would read the local class).
+      const usesSealbox = [...(usedImports.get(decl.module) ?? [])].some(
+        (local) => bundler.resolveLocal(decl.module, local)?.kind === 'component',
+      );
+      if (!atTop && !(name === 'Component' && usesSealbox)) continue;
+      throw new PackError(
+        decl === entryDecl ? 'ERR_PACK_EXPORT' : 'ERR_PACK_IMPORT',
+        `${where(decl.module, decl.node)}: '${name}' cannot be declared by a packed component: the sandbox defines ${name === 'Component' ? 'Component (the base class every component extends)' : `the global ${name}`} and the packed script would clash with it; rename the ${decl.kind === 'class' || decl.classNode ? 'class' : 'declaration'}`,
+        { ...posDetails(decl.module, decl.node), name },
+      );
+    }
+  }
 
   // Entry-module names sit at the script's top level: they must not shadow a global a helper uses.
   const entryTop = new Set<string>([
