@@ -901,13 +901,17 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
       const binding = module.imports.get(local);
       const t = bundler.resolveLocal(module, local);
       if (!binding || t?.kind !== 'decl' || t.module === module) continue;
+      // Function and class declarations are mutable bindings too (`pick = other` in the same file).
       const reassignable = (t.module.decls.get(t.name) ?? []).some(
-        (d) => d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const',
+        (d) =>
+          d.kind === 'function' ||
+          d.kind === 'class' ||
+          (d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const'),
       );
       if (reassignable && writtenNames(t.module).has(t.name)) {
         throw new PackError(
           'ERR_PACK_IMPORT',
-          `${where(module, binding.node)}: '${local}' is a \`let\`/\`var\` that ${t.module.display} reassigns; a packed script copies imported values once, so the change would not be seen here (ES modules keep it live). Export a function that returns the current value instead`,
+          `${where(module, binding.node)}: '${local}' is a \`let\`/\`var\`/function/class binding that ${t.module.display} reassigns; a packed script copies imported values once, so the change would not be seen here (ES modules keep it live). Export a function that returns the current value instead`,
           { ...posDetails(module, binding.node), module: t.module.display, name: t.name },
         );
       }

@@ -28,6 +28,16 @@ const CONSTRUCTS: readonly { readonly name: string; readonly pattern: RegExp; re
     instead: 'declare the field in the class body and assign it in the constructor',
   },
   {
+    name: 'import equals',
+    pattern: /\b(?:import\s+[A-Za-z_$][\w$]*\s*=|export\s*=)/,
+    instead: 'write `import { x } from "./file.js"` or `export default`',
+  },
+  {
+    name: 'angle-bracket',
+    pattern: /(?<=(?:[=(,:?!&|]|\breturn)\s*)<[A-Za-z_$][\w$.]*(?:\[\])*>\s*[A-Za-z_$([]/,
+    instead: 'write `expr as T` instead of `<T>expr`',
+  },
+  {
     name: 'decorator',
     pattern: /^\s*@[A-Za-z_$]/m,
     instead: 'remove the decorator (decorators are not part of ES2024)',
@@ -45,6 +55,33 @@ function positionOf(source: string, index: number): { line: number; column: numb
 }
 
 type Strip = (code: string, options: { mode: 'strip' }) => string;
+
+/**
+ * Where Node's stripper fails: it reports no position, so find the shortest prefix of whole lines
+ * that fails with the same message (binary search; a shorter prefix either strips or fails at its
+ * end with another message). The column is the line's first non-blank character.
+ */
+function locateFailure(source: string, strip: Strip, message: string): { line: number; column: number } {
+  const lines = source.split('\n');
+  const failsTheSame = (count: number): boolean => {
+    try {
+      strip(lines.slice(0, count).join('\n'), { mode: 'strip' });
+      return false;
+    } catch (error) {
+      return (error instanceof Error ? error.message : String(error)) === message;
+    }
+  };
+  let low = 1;
+  let high = lines.length;
+  if (!failsTheSame(high)) return { line: 0, column: 0 };
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (failsTheSame(mid)) high = mid;
+    else low = mid + 1;
+  }
+  const text = lines[low - 1] ?? '';
+  return { line: low, column: text.length - text.trimStart().length };
+}
 
 /**
  * Erases TypeScript types from `source`, keeping positions.
@@ -78,20 +115,20 @@ export function stripTypes(source: string, file: string): string {
           );
         }
       }
-      throw new PackError('ERR_PACK_TYPESCRIPT', `${file}: ${message}; use only erasable TypeScript`, {
-        file,
-        line: 0,
-        column: 0,
-      });
+      // No prefix search here: Node reports these only once the whole file parses.
+      const line = 0;
+      const column = 0;
+      throw new PackError(
+        'ERR_PACK_TYPESCRIPT',
+        `${file}:${line}:${column}: ${message}; use only erasable TypeScript`,
+        { file, line, column },
+      );
     }
+    const { line, column } = locateFailure(source, strip, message);
     throw new PackError(
       'ERR_PACK_SYNTAX',
-      `${file}: TypeScript does not parse: ${message.split('\n')[0] ?? ''}`,
-      {
-        file,
-        line: 0,
-        column: 0,
-      },
+      `${file}:${line}:${column}: TypeScript does not parse: ${message.split('\n')[0] ?? ''}`,
+      { file, line, column },
     );
   }
 }

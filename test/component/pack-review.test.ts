@@ -13,6 +13,11 @@ import { pack, type PackOptions } from '../../src/component/pack.ts';
 import { parseScript } from '../../src/component/parse.ts';
 import { canonicalize } from '../../src/envelope/canonical-json.ts';
 import { PackError, type ErrorCode } from '../../src/errors.ts';
+import type { JsonValue } from '../../src/envelope/types.ts';
+import { createLoader } from '../../src/loader.ts';
+import { MemoryKvStore } from '../../src/sandbox/kv-store.ts';
+import { signEnvelope } from '../../src/trust/sign.ts';
+import { makeWorld } from '../e2e/helpers.ts';
 import { callAsJson, evaluatePacked, fakeHost } from './stand-in.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/pack-review/', import.meta.url));
@@ -54,6 +59,8 @@ const CASES: readonly Case[] = [
   { file: 'hoist.js', export: 'Hoist', calls: [['run', 3]] },
   { file: 'default-and-named.js', export: 'Mixed', calls: [['run', 2]] },
   { file: 'default-arrow.js', export: 'Arrow', calls: [['run', 2]] },
+  { file: 'base-elsewhere.js', export: 'default', entry: 'Derived', calls: [['run', 'x'], ['tag']] },
+  { file: 'string-names.js', export: 'Strings', calls: [['run']] },
   { file: 'mod-entry.mjs', export: 'ModEntry', calls: [['run', 21]] },
   {
     file: 'ts-features.ts',
@@ -99,6 +106,43 @@ describe('when packing module shapes authors write', () => {
   }
 });
 
+// The same packed scripts through the real pipeline (sign, verify, default policy, isolated-vm),
+// for the shapes whose packed form differs most from the file: names like built-ins, a `const`
+// class, a default-exported anonymous class, a barrel cycle, TypeScript, module-level state.
+describe('when the packed shapes run in the real sandbox', () => {
+  const world = makeWorld();
+  const loader = createLoader({ keyring: world.keyring, kv: new MemoryKvStore(), workers: 1 });
+  afterAll(async () => {
+    await loader.close();
+    rmSync(world.dir, { recursive: true, force: true });
+  });
+  const names = [
+    'shadow.js',
+    'const-class.js',
+    'default-class.js',
+    'barrel-entry.js',
+    'ts-features.ts',
+    'table.js',
+    'clash.js',
+  ];
+  it('returns what the original module returns', async () => {
+    for (const [i, c] of CASES.filter((x) => names.includes(x.file)).entries()) {
+      const statement = packFixture(c.file, c.export, { identifier: `c${i}`, params: { scale: 2 } });
+      const loaded = await loader.load(signEnvelope(statement, world.key), { tenant: 'acme' });
+      const module = (await import(`${FIXTURES}${c.file}`)) as Record<string, unknown>;
+      const Original = module[c.export] as new (p: unknown, ctx: unknown) => Record<string, unknown>;
+      const context = { identifier: `c${i}`, version: 1, tenant: 'acme', artifacts: {} };
+      const original = new Original({ scale: 2 }, { ...context, host: fakeHost().host });
+      for (const [method, ...args] of c.calls) {
+        const expected = await callAsJson(original, method, structuredClone(args));
+        const actual = JSON.stringify(await loaded.call(method, ...(args as JsonValue[])));
+        expect(actual, `${c.file} ${method}`).toBe(expected);
+      }
+      await loaded.dispose();
+    }
+  });
+});
+
 function expectRefusal(
   run: () => unknown,
   code: ErrorCode,
@@ -140,6 +184,14 @@ describe('when a module uses a construct the packer cannot bundle', () => {
     ['sealbox-default.js', 'Def', 'ERR_PACK_IMPORT', { line: 1, column: 7 }, 'sealbox-default.js:1:7'],
     ['sealbox-ns.js', 'Ns', 'ERR_PACK_IMPORT', { line: 1, column: 7 }, 'sealbox-ns.js:1:7'],
     ['shadow2.js', 'Set', 'ERR_PACK_IMPORT', { line: 2, column: 13 }, 'shadow-helper.js:2:13', "'Set'"],
+    [
+      'fn-reassigned.js',
+      'Swapper',
+      'ERR_PACK_IMPORT',
+      { line: 2, column: 9 },
+      'fn-reassigned.js:2:9',
+      "'pick'",
+    ],
     ['state-live.js', 'Live', 'ERR_PACK_IMPORT', { line: 2 }, 'state-live.js:2:', "'count'", 'let'],
     ['named-component.js', 'Component', 'ERR_PACK_EXPORT', { line: 3 }, 'named-component.js:3:7', 'rename'],
     ['unicode.js', 'Ünï', 'ERR_PACK_EXPORT', { line: 9, column: 7 }, 'unicode.js:9:7', 'ASCII'],
@@ -194,6 +246,28 @@ describe('when a TypeScript module needs a transform or post-ES2024 syntax', () 
       { line: 3, column: 2, construct: 'accessor' },
       'acc.ts:3:2',
       'auto-accessor',
+    ],
+    [
+      'angle.ts',
+      `${HEAD}export class Angle extends Component {\n  run(v: unknown): number {\n    return <number>v;\n  }\n}\n`,
+      'ERR_PACK_TYPESCRIPT',
+      { line: 4, column: 11, construct: 'angle-bracket' },
+      'angle.ts:4:11',
+      'as T',
+    ],
+    [
+      'equals.ts',
+      `${HEAD}import fs = require('node:fs');\nexport class Eq extends Component {\n  run(): string { return typeof fs; }\n}\n`,
+      'ERR_PACK_TYPESCRIPT',
+      { line: 2, column: 0, construct: 'import equals' },
+      'equals.ts:2:0',
+    ],
+    [
+      'typo.ts',
+      `${HEAD}export class Typo extends Component {\n  run(x: number): number {\n    const y = (x + ;\n    return y;\n  }\n}\n`,
+      'ERR_PACK_SYNTAX',
+      { line: 4 },
+      'typo.ts:4:4',
     ],
   ];
   for (const [name, text, code, details, ...mentions] of cases) {
