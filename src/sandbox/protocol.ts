@@ -1,6 +1,7 @@
 /**
- * Messages between the supervisor (host) and a worker process. Sent in batches (arrays) over the
- * IPC channel. Worker → host messages are untrusted: the host checks every field it reads.
+ * Messages between the supervisor (host) and a worker process, sent as length-prefixed frames over
+ * a dedicated pipe (see the framing section). Worker → host messages are untrusted: the host bounds
+ * every frame and checks every field it reads.
  */
 
 /** Load one component into a fresh context of the tenant's isolate. */
@@ -79,3 +80,172 @@ export type WorkerMessage =
 
 /** Marker a worker writes to stderr right before killing itself on a catastrophic isolate error. */
 export const FATAL_MARKER = 'SEALBOX_FATAL';
+
+// ---------------------------------------------------------------- framing
+
+/*
+ * Wire format of the dedicated pipe between host and worker (fd 3 of the worker, a Unix socket
+ * pair): frames of `u32 LE length` (of what follows) + `u8 kind` + body. The hot messages (a call,
+ * its string result) are binary so their JSON text crosses as-is, never escaped into another JSON
+ * string; every other message is one JSON text. Numbers in binary headers are f64 (ids never wrap).
+ */
+const KIND_JSON = 1;
+const KIND_CALL = 2;
+const KIND_RESULT = 3;
+const KIND_LOAD = 4;
+const HEADER = 5;
+
+function frame(kind: number, bodyBytes: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER + bodyBytes);
+  buf.writeUInt32LE(bodyBytes + 1, 0);
+  buf[4] = kind;
+  return buf;
+}
+
+/** A frame carrying one message as JSON text. */
+export function encodeJsonFrame(message: HostMessage | WorkerMessage): Buffer {
+  const text = JSON.stringify(message);
+  const buf = frame(KIND_JSON, Buffer.byteLength(text));
+  buf.write(text, HEADER, 'utf8');
+  return buf;
+}
+
+/** A call frame: the arguments' JSON text travels unescaped. */
+export function encodeCallFrame(message: CallMessage): Buffer {
+  const methodBytes = Buffer.byteLength(message.method);
+  const argsBytes = Buffer.byteLength(message.args);
+  const buf = frame(KIND_CALL, 28 + methodBytes + argsBytes);
+  buf.writeDoubleLE(message.id, HEADER);
+  buf.writeDoubleLE(message.key, HEADER + 8);
+  buf.writeDoubleLE(message.timeoutMs, HEADER + 16);
+  buf.writeUInt32LE(methodBytes, HEADER + 24);
+  buf.write(message.method, HEADER + 28, 'utf8');
+  buf.write(message.args, HEADER + 28 + methodBytes, 'utf8');
+  return buf;
+}
+
+/** The answer `{ t: 'done', id, r }` with the bootstrap's tagged result text unescaped. */
+export function encodeResultFrame(id: number, r: string): Buffer {
+  const buf = frame(KIND_RESULT, 8 + Buffer.byteLength(r));
+  buf.writeDoubleLE(id, HEADER);
+  buf.write(r, HEADER + 8, 'utf8');
+  return buf;
+}
+
+/** A load frame: JSON of the message without the artifact bytes, then the bytes back to back. */
+export function encodeLoadFrame(message: LoadMessage): Buffer {
+  const { artifactBytes, ...rest } = message;
+  const text = JSON.stringify({ ...rest, artifactSizes: artifactBytes.map((b) => b.byteLength) });
+  const textBytes = Buffer.byteLength(text);
+  let total = 4 + textBytes;
+  for (const bytes of artifactBytes) total += bytes.byteLength;
+  const buf = frame(KIND_LOAD, total);
+  buf.writeUInt32LE(textBytes, HEADER);
+  buf.write(text, HEADER + 4, 'utf8');
+  let offset = HEADER + 4 + textBytes;
+  for (const bytes of artifactBytes) {
+    buf.set(bytes, offset);
+    offset += bytes.byteLength;
+  }
+  return buf;
+}
+
+/**
+ * Decodes one frame body (kind byte first) into a message. The shape is not checked here: the
+ * host checks every field of a worker message it reads; the worker trusts the host.
+ * @throws RangeError or SyntaxError for a malformed frame (the caller treats the peer as broken)
+ */
+export function decodeFrame(body: Buffer): unknown {
+  switch (body[0]) {
+    case KIND_JSON:
+      return JSON.parse(body.toString('utf8', 1)) as unknown;
+    case KIND_RESULT:
+      return { t: 'done', id: body.readDoubleLE(1), r: body.toString('utf8', 9) };
+    case KIND_CALL: {
+      const methodEnd = 29 + body.readUInt32LE(25);
+      if (methodEnd > body.length) throw new RangeError('call frame: method overruns the frame');
+      return {
+        t: 'call',
+        id: body.readDoubleLE(1),
+        key: body.readDoubleLE(9),
+        timeoutMs: body.readDoubleLE(17),
+        method: body.toString('utf8', 29, methodEnd),
+        args: body.toString('utf8', methodEnd),
+      } satisfies CallMessage;
+    }
+    case KIND_LOAD: {
+      const textEnd = 5 + body.readUInt32LE(1);
+      const head = JSON.parse(body.toString('utf8', 5, textEnd)) as Omit<LoadMessage, 'artifactBytes'> & {
+        artifactSizes: number[];
+      };
+      const artifactBytes: Uint8Array[] = [];
+      let offset = textEnd;
+      for (const size of head.artifactSizes) {
+        if (offset + size > body.length) throw new RangeError('load frame: artifact overruns the frame');
+        // A copy: the frame's buffer may be a slice of a larger pooled read buffer.
+        const bytes = new Uint8Array(size);
+        bytes.set(body.subarray(offset, offset + size));
+        artifactBytes.push(bytes);
+        offset += size;
+      }
+      const { artifactSizes: _sizes, ...rest } = head;
+      return { ...rest, artifactBytes } satisfies LoadMessage;
+    }
+    default:
+      throw new RangeError('unknown frame kind');
+  }
+}
+
+/**
+ * Splits a byte stream into frame bodies. `maxFrame()` bounds one frame: a peer announcing more
+ * is broken or hostile, and `push` throws before buffering it.
+ */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** bytes the next frame needs in the buffer (header included), 0 when unknown */
+  #need = 0;
+  readonly #maxFrame: () => number;
+
+  constructor(maxFrame: () => number) {
+    this.#maxFrame = maxFrame;
+  }
+
+  /**
+   * Adds a chunk; returns the complete frame bodies it finished, in order.
+   * @throws RangeError when a frame is empty or larger than `maxFrame()`
+   */
+  push(chunk: Buffer): Buffer[] {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    // A large frame arriving in many chunks is joined once, when it is complete.
+    if (this.#buffered < this.#need) return [];
+    const data = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#buffered);
+    const frames: Buffer[] = [];
+    let offset = 0;
+    this.#need = 0;
+    while (data.length - offset >= 4) {
+      const size = data.readUInt32LE(offset);
+      // Defends against memory exhaustion by a broken or compromised peer: one frame is bounded.
+      if (size === 0 || size > this.#maxFrame()) throw new RangeError(`frame of ${size} bytes refused`);
+      if (data.length - offset - 4 < size) {
+        this.#need = 4 + size;
+        break;
+      }
+      frames.push(data.subarray(offset + 4, offset + 4 + size));
+      offset += 4 + size;
+    }
+    if (offset < data.length) {
+      const rest = data.subarray(offset);
+      this.#chunks = [rest];
+      this.#buffered = rest.length;
+    } else {
+      this.#chunks = [];
+      this.#buffered = 0;
+    }
+    return frames;
+  }
+}
+
+/** The worker's file descriptor of its pipe to the host (stdio index 3). */
+export const HOST_FD = 3;

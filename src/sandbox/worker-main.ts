@@ -6,9 +6,17 @@
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import type IVM from 'isolated-vm';
 import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from './bootstrap.ts';
-import { FATAL_MARKER } from './protocol.ts';
+import {
+  decodeFrame,
+  encodeJsonFrame,
+  encodeResultFrame,
+  FATAL_MARKER,
+  FrameReader,
+  HOST_FD,
+} from './protocol.ts';
 import type { HostMessage, LoadMessage, CallMessage, CapResultMessage, WorkerMessage } from './protocol.ts';
 
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
@@ -41,10 +49,18 @@ const isolates = new Map<number, TenantIsolate>();
 const components = new Map<number, LoadedComponent>();
 const inFlight = new Map<number, InFlight>();
 
-let outbox: WorkerMessage[] = [];
+// The host's end of a Unix socket pair (fd 3): length-prefixed frames both ways (protocol.ts).
+const host = new Socket({ fd: HOST_FD, readable: true, writable: true });
+
+// Messages produced while handling one read are written together, in one write (one syscall).
+let outbox: Buffer[] = [];
 let flushScheduled = false;
 function send(message: WorkerMessage): void {
-  outbox.push(message);
+  outbox.push(
+    message.t === 'done' && message.r !== undefined && message.x === undefined
+      ? encodeResultFrame(message.id, message.r)
+      : encodeJsonFrame(message),
+  );
   if (!flushScheduled) {
     flushScheduled = true;
     queueMicrotask(flush);
@@ -54,7 +70,8 @@ function flush(): void {
   flushScheduled = false;
   const batch = outbox;
   outbox = [];
-  if (batch.length > 0 && process.connected) process.send?.(batch.length === 1 ? batch[0] : batch);
+  if (batch.length === 0 || !host.writable) return;
+  host.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
 }
 
 /** Answers a load or call once; later answers (after a timeout) are dropped. */
@@ -366,9 +383,10 @@ function handle(message: HostMessage): void {
   }
 }
 
-process.on('message', (batch: unknown) => {
-  const messages = (Array.isArray(batch) ? batch : [batch]) as HostMessage[];
-  // Consecutive calls to the same component in one batch enter the isolate once (pipelined
+const reader = new FrameReader(() => 0xffffffff);
+host.on('data', (chunk: Buffer) => {
+  const messages = reader.push(chunk).map((body) => decodeFrame(body) as HostMessage);
+  // Consecutive calls to the same component in one read enter the isolate once (pipelined
   // throughput); any other message first flushes them, so order is kept (call, then unload).
   let groups = new Map<number, CallMessage[]>();
   const flushGroups = (): void => {
@@ -387,6 +405,8 @@ process.on('message', (batch: unknown) => {
   }
   flushGroups();
 });
-// The host went away: nothing to serve, leave nothing behind.
-process.on('disconnect', () => process.exit(0));
+// The host went away (or sent garbage): nothing to serve, leave nothing behind.
+host.on('end', () => process.exit(0));
+host.on('close', () => process.exit(0));
+host.on('error', () => process.exit(0));
 send({ t: 'ready' });
