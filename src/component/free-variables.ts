@@ -124,27 +124,19 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
 
 /** A lexical environment: the names it declares and where var declarations land. */
 interface Scope {
-  readonly names: Set<string>;
+  /** created on the first declaration (most blocks declare nothing) */
+  names: Set<string> | null;
   readonly parent: Scope | null;
   /** Function body, static block or program: `var` and hoisted functions land here. */
   readonly varTarget: boolean;
 }
 
-/**
- * One unit of pending work.
- * - `expr`: evaluate the node in `scope` (identifiers are references);
- * - `bind`: the node is a binding pattern; identifiers are declared in `target`, defaults and
- *   computed keys are evaluated in `scope`;
- * - `assign`: the node is an assignment target; identifiers are references (not declarations);
- * - `stmts`: the node's `body` array is processed directly in `scope` (function bodies).
- */
-type Work =
-  | { readonly kind: 'expr'; readonly node: Node; readonly scope: Scope }
-  | { readonly kind: 'bind'; readonly node: Node; readonly scope: Scope; readonly target: Scope }
-  | { readonly kind: 'assign'; readonly node: Node; readonly scope: Scope };
-
 function newScope(parent: Scope | null, varTarget: boolean): Scope {
-  return { names: new Set(), parent, varTarget };
+  return { names: null, parent, varTarget };
+}
+
+function declare(scope: Scope, name: string): void {
+  (scope.names ??= new Set()).add(name);
 }
 
 function varScopeOf(scope: Scope): Scope {
@@ -190,35 +182,16 @@ const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
   ['ChainExpression', ['expression']],
 ]);
 
-/** Every child node of `node`, in field order (the generic fallback for nodes without a rule). */
-function childNodes(node: Node): Node[] {
-  const out: Node[] = [];
-  const keys = CHILD_KEYS.get(node.type) ?? Object.keys(node);
-  for (const key of keys) {
-    if (key === 'loc' || key === 'range' || key === 'start' || key === 'end' || key === 'type') continue;
-    const value = (node as unknown as Record<string, unknown>)[key];
-    if (Array.isArray(value)) {
-      for (const item of value) if (isNode(item)) out.push(item);
-    } else if (isNode(value)) {
-      out.push(value);
-    }
-  }
-  return out;
-}
-
-// Loose views of the node shapes this file reads; acorn's own types are used where they are exact.
+// Loose view of the node shapes this file reads; acorn's own types are used where they are exact.
 interface AnyNode extends Node {
   readonly [key: string]: unknown;
 }
 const field = (node: Node, key: string): unknown => (node as AnyNode)[key];
-const nodeAt = (node: Node, key: string): Node | null => {
-  const v = field(node, key);
-  return isNode(v) ? v : null;
-};
-const nodesAt = (node: Node, key: string): Node[] => {
-  const v = field(node, key);
-  return Array.isArray(v) ? v.filter(isNode) : [];
-};
+
+/** How a node on the work stack is read (see the walk below). */
+const EXPR = 0;
+const BIND = 1;
+const ASSIGN = 2;
 
 /**
  * Every identifier reference in `root` that no enclosing scope declares, in source order.
@@ -235,154 +208,178 @@ const nodesAt = (node: Node, key: string): Node[] => {
  * Never throws on a well-formed acorn tree; the walk uses an explicit stack, not recursion.
  */
 export function findFreeVariables(root: Node): FreeReference[] {
-  const references: { id: Identifier; scope: Scope }[] = [];
+  // References are resolved after the walk (a name declared anywhere in a scope counts), so the
+  // order in which work is taken from the stack does not matter; results are sorted at the end.
+  const refIds: Identifier[] = [];
+  const refScopes: Scope[] = [];
   const top = newScope(null, true);
-  const stack: Work[] = [];
-  // Pushes in reverse so that work is popped in field order (not required: results are sorted).
-  const push = (...items: Work[]): void => {
-    for (let i = items.length - 1; i >= 0; i--) stack.push(items[i] as Work);
+
+  // The work stack, as parallel arrays (no object per pending node). For each entry:
+  // - EXPR: evaluate the node in `scope` (identifiers are references);
+  // - BIND: the node is a binding pattern; identifiers are declared in `target`, defaults and
+  //   computed keys are evaluated in `scope`;
+  // - ASSIGN: the node is an assignment target; identifiers are references (not declarations).
+  const kinds: number[] = [];
+  const nodes: Node[] = [];
+  const scopes: Scope[] = [];
+  const targets: (Scope | null)[] = [];
+  let sp = 0;
+  const push = (kind: number, node: Node, scope: Scope, target: Scope | null): void => {
+    kinds[sp] = kind;
+    nodes[sp] = node;
+    scopes[sp] = scope;
+    targets[sp] = target;
+    sp++;
   };
-  const expr = (node: Node | null, scope: Scope): Work[] => (node ? [{ kind: 'expr', node, scope }] : []);
+  /** Queues `value` for evaluation when it is a node. */
+  const pushExpr = (value: unknown, scope: Scope): void => {
+    if (isNode(value)) push(EXPR, value, scope, null);
+  };
+  /** Queues every node of the array `value` (statement lists, arguments, elements). */
+  const pushEachExpr = (value: unknown, scope: Scope): void => {
+    if (!Array.isArray(value)) return;
+    for (const item of value as unknown[]) if (isNode(item)) push(EXPR, item, scope, null);
+  };
 
   /** Queues a function: name scope (expressions), parameter scope, body scope. */
   const queueFunction = (fn: Node, scope: Scope, selfName: boolean): void => {
     let outer = scope;
-    const id = nodeAt(fn, 'id');
-    if (selfName && id && id.type === 'Identifier') {
+    const id = field(fn, 'id');
+    if (selfName && isNode(id) && id.type === 'Identifier') {
       // A named function expression sees its own name, and only it does.
       outer = newScope(scope, false);
-      outer.names.add((id as Identifier).name);
+      declare(outer, (id as Identifier).name);
     }
     const params = newScope(outer, false);
-    if (fn.type !== 'ArrowFunctionExpression') params.names.add('arguments');
-    const work: Work[] = nodesAt(fn, 'params').map((p) => ({
-      kind: 'bind',
-      node: p,
-      scope: params,
-      target: params,
-    }));
-    const body = nodeAt(fn, 'body');
-    if (body && body.type === 'BlockStatement') {
+    if (fn.type !== 'ArrowFunctionExpression') declare(params, 'arguments');
+    const list = field(fn, 'params');
+    if (Array.isArray(list)) for (const p of list as unknown[]) if (isNode(p)) push(BIND, p, params, params);
+    const body = field(fn, 'body');
+    if (isNode(body) && body.type === 'BlockStatement') {
       // The body is its own var scope: `function f(a = b) { var b }` reads the outer `b`.
-      const bodyScope = newScope(params, true);
-      for (const stmt of nodesAt(body, 'body')) work.push({ kind: 'expr', node: stmt, scope: bodyScope });
-    } else if (body) {
-      work.push({ kind: 'expr', node: body, scope: params });
+      pushEachExpr(field(body, 'body'), newScope(params, true));
+    } else {
+      pushExpr(body, params);
     }
-    push(...work);
   };
 
   /** Queues a class: its own scope holds its name; heritage and members are evaluated there. */
   const queueClass = (cls: Node, scope: Scope): void => {
     const inner = newScope(scope, false);
-    const id = nodeAt(cls, 'id');
-    if (id && id.type === 'Identifier') inner.names.add((id as Identifier).name);
-    const work: Work[] = [...expr(nodeAt(cls, 'superClass'), inner)];
-    const body = nodeAt(cls, 'body');
-    for (const member of body ? nodesAt(body, 'body') : []) {
+    const id = field(cls, 'id');
+    if (isNode(id) && id.type === 'Identifier') declare(inner, (id as Identifier).name);
+    pushExpr(field(cls, 'superClass'), inner);
+    const body = field(cls, 'body');
+    const members = isNode(body) ? field(body, 'body') : undefined;
+    if (!Array.isArray(members)) return;
+    for (const member of members as unknown[]) {
+      if (!isNode(member)) continue;
       if (member.type === 'MethodDefinition' || member.type === 'PropertyDefinition') {
-        if (field(member, 'computed') === true) work.push(...expr(nodeAt(member, 'key'), inner));
-        const value = nodeAt(member, 'value');
-        if (value && member.type === 'MethodDefinition') {
-          work.push({ kind: 'expr', node: value, scope: inner });
-        } else if (value) {
+        if (field(member, 'computed') === true) pushExpr(field(member, 'key'), inner);
+        const value = field(member, 'value');
+        if (isNode(value)) {
           // Field initialisers run as if in a method: their own scope (no `arguments` allowed).
-          work.push({ kind: 'expr', node: value, scope: newScope(inner, false) });
+          push(EXPR, value, member.type === 'MethodDefinition' ? inner : newScope(inner, false), null);
         }
       } else if (member.type === 'StaticBlock') {
-        const block = newScope(inner, true);
-        for (const stmt of nodesAt(member, 'body')) work.push({ kind: 'expr', node: stmt, scope: block });
+        pushEachExpr(field(member, 'body'), newScope(inner, true));
       } else {
-        work.push({ kind: 'expr', node: member, scope: inner });
+        push(EXPR, member, inner, null);
       }
     }
-    push(...work);
   };
 
   /** Declares the bindings of a `var`/`let`/`const`/`using` declaration and queues initialisers. */
   const queueDeclaration = (decl: Node, scope: Scope): void => {
     const target = field(decl, 'kind') === 'var' ? varScopeOf(scope) : scope;
-    const work: Work[] = [];
-    for (const d of nodesAt(decl, 'declarations')) {
-      const id = nodeAt(d, 'id');
-      if (id) work.push({ kind: 'bind', node: id, scope, target });
-      work.push(...expr(nodeAt(d, 'init'), scope));
+    const list = field(decl, 'declarations');
+    if (!Array.isArray(list)) return;
+    for (const d of list as unknown[]) {
+      if (!isNode(d)) continue;
+      const id = field(d, 'id');
+      if (isNode(id)) push(BIND, id, scope, target);
+      pushExpr(field(d, 'init'), scope);
     }
-    push(...work);
   };
 
-  if (root.type === 'Program') {
-    for (const stmt of nodesAt(root, 'body')) stack.push({ kind: 'expr', node: stmt, scope: top });
-    stack.reverse();
-  } else {
-    stack.push({ kind: 'expr', node: root, scope: top });
-  }
+  if (root.type === 'Program') pushEachExpr(field(root, 'body'), top);
+  else push(EXPR, root, top, null);
 
-  while (stack.length > 0) {
-    const work = stack.pop() as Work;
-    const { node, scope } = work;
+  while (sp > 0) {
+    sp--;
+    const kind = kinds[sp]!;
+    const node = nodes[sp]!;
+    const scope = scopes[sp]!;
 
-    if (work.kind === 'bind' || work.kind === 'assign') {
+    if (kind !== EXPR) {
+      const target = targets[sp]!;
       switch (node.type) {
         case 'Identifier':
-          if (work.kind === 'bind') work.target.names.add((node as Identifier).name);
-          else references.push({ id: node as Identifier, scope });
+          if (kind === BIND) declare(target, (node as Identifier).name);
+          else {
+            refIds.push(node as Identifier);
+            refScopes.push(scope);
+          }
           continue;
         case 'ObjectPattern': {
-          const items: Work[] = [];
-          for (const prop of nodesAt(node, 'properties')) {
+          const props = field(node, 'properties');
+          if (!Array.isArray(props)) continue;
+          for (const prop of props as unknown[]) {
+            if (!isNode(prop)) continue;
             if (prop.type === 'RestElement') {
-              const arg = nodeAt(prop, 'argument');
-              if (arg) items.push({ ...work, node: arg });
+              const arg = field(prop, 'argument');
+              if (isNode(arg)) push(kind, arg, scope, target);
               continue;
             }
-            if (field(prop, 'computed') === true) items.push(...expr(nodeAt(prop, 'key'), scope));
-            const value = nodeAt(prop, 'value');
-            if (value) items.push({ ...work, node: value });
+            if (field(prop, 'computed') === true) pushExpr(field(prop, 'key'), scope);
+            const value = field(prop, 'value');
+            if (isNode(value)) push(kind, value, scope, target);
           }
-          push(...items);
           continue;
         }
-        case 'ArrayPattern':
-          push(...nodesAt(node, 'elements').map((el): Work => ({ ...work, node: el })));
+        case 'ArrayPattern': {
+          const elements = field(node, 'elements');
+          if (Array.isArray(elements))
+            for (const el of elements as unknown[]) if (isNode(el)) push(kind, el, scope, target);
           continue;
+        }
         case 'RestElement': {
-          const arg = nodeAt(node, 'argument');
-          if (arg) push({ ...work, node: arg });
+          const arg = field(node, 'argument');
+          if (isNode(arg)) push(kind, arg, scope, target);
           continue;
         }
         case 'AssignmentPattern': {
-          const left = nodeAt(node, 'left');
-          push(...(left ? [{ ...work, node: left }] : []), ...expr(nodeAt(node, 'right'), scope));
+          const left = field(node, 'left');
+          if (isNode(left)) push(kind, left, scope, target);
+          pushExpr(field(node, 'right'), scope);
           continue;
         }
         default:
           // A member expression (`[a.b] = x`) or anything else in target position: evaluate it.
-          push({ kind: 'expr', node, scope });
+          push(EXPR, node, scope, null);
           continue;
       }
     }
 
     switch (node.type) {
       case 'Identifier':
-        references.push({ id: node as Identifier, scope });
+        refIds.push(node as Identifier);
+        refScopes.push(scope);
         break;
 
-      case 'BlockStatement': {
-        const block = newScope(scope, false);
-        push(...nodesAt(node, 'body').map((s): Work => ({ kind: 'expr', node: s, scope: block })));
+      case 'BlockStatement':
+        pushEachExpr(field(node, 'body'), newScope(scope, false));
         break;
-      }
 
       case 'VariableDeclaration':
         queueDeclaration(node, scope);
         break;
 
       case 'FunctionDeclaration': {
-        const id = nodeAt(node, 'id');
+        const id = field(node, 'id');
         // Policy: a function declared in a block is visible only in that block here (Annex B would
         // also hoist it in sloppy code); reading it outside is then reported free, never hidden.
-        if (id && id.type === 'Identifier') scope.names.add((id as Identifier).name);
+        if (isNode(id) && id.type === 'Identifier') declare(scope, (id as Identifier).name);
         queueFunction(node, scope, false);
         break;
       }
@@ -394,8 +391,8 @@ export function findFreeVariables(root: Node): FreeReference[] {
         break;
 
       case 'ClassDeclaration': {
-        const id = nodeAt(node, 'id');
-        if (id && id.type === 'Identifier') scope.names.add((id as Identifier).name);
+        const id = field(node, 'id');
+        if (isNode(id) && id.type === 'Identifier') declare(scope, (id as Identifier).name);
         queueClass(node, scope);
         break;
       }
@@ -405,50 +402,46 @@ export function findFreeVariables(root: Node): FreeReference[] {
 
       case 'ForStatement': {
         const head = newScope(scope, false);
-        push(
-          ...expr(nodeAt(node, 'init'), head),
-          ...expr(nodeAt(node, 'test'), head),
-          ...expr(nodeAt(node, 'update'), head),
-          ...expr(nodeAt(node, 'body'), head),
-        );
+        pushExpr(field(node, 'init'), head);
+        pushExpr(field(node, 'test'), head);
+        pushExpr(field(node, 'update'), head);
+        pushExpr(field(node, 'body'), head);
         break;
       }
       case 'ForInStatement':
       case 'ForOfStatement': {
         const head = newScope(scope, false);
-        const left = nodeAt(node, 'left');
-        const items: Work[] = [];
-        if (left && left.type === 'VariableDeclaration')
-          items.push({ kind: 'expr', node: left, scope: head });
-        else if (left) items.push({ kind: 'assign', node: left, scope: head });
+        const left = field(node, 'left');
+        if (isNode(left)) push(left.type === 'VariableDeclaration' ? EXPR : ASSIGN, left, head, null);
         // The right-hand side is evaluated with the head's let/const names in TDZ; treating them as
         // declared there can only hide an outer name of the same spelling, never a global.
-        items.push(...expr(nodeAt(node, 'right'), head), ...expr(nodeAt(node, 'body'), head));
-        push(...items);
+        pushExpr(field(node, 'right'), head);
+        pushExpr(field(node, 'body'), head);
         break;
       }
       case 'SwitchStatement': {
         const block = newScope(scope, false);
-        const items: Work[] = [...expr(nodeAt(node, 'discriminant'), scope)];
-        for (const c of nodesAt(node, 'cases')) {
-          items.push(...expr(nodeAt(c, 'test'), block));
-          for (const s of nodesAt(c, 'consequent')) items.push({ kind: 'expr', node: s, scope: block });
+        pushExpr(field(node, 'discriminant'), scope);
+        const cases = field(node, 'cases');
+        if (Array.isArray(cases)) {
+          for (const c of cases as unknown[]) {
+            if (!isNode(c)) continue;
+            pushExpr(field(c, 'test'), block);
+            pushEachExpr(field(c, 'consequent'), block);
+          }
         }
-        push(...items);
         break;
       }
       case 'CatchClause': {
         const catchScope = newScope(scope, false);
-        const param = nodeAt(node, 'param');
-        push(
-          ...(param ? [{ kind: 'bind', node: param, scope: catchScope, target: catchScope } as Work] : []),
-          ...expr(nodeAt(node, 'body'), catchScope),
-        );
+        const param = field(node, 'param');
+        if (isNode(param)) push(BIND, param, catchScope, catchScope);
+        pushExpr(field(node, 'body'), catchScope);
         break;
       }
 
       case 'LabeledStatement':
-        push(...expr(nodeAt(node, 'body'), scope));
+        pushExpr(field(node, 'body'), scope);
         break;
       case 'BreakStatement':
       case 'ContinueStatement':
@@ -463,73 +456,73 @@ export function findFreeVariables(root: Node): FreeReference[] {
         break;
 
       case 'MemberExpression':
-        push(
-          ...expr(nodeAt(node, 'object'), scope),
-          ...(field(node, 'computed') === true ? expr(nodeAt(node, 'property'), scope) : []),
-        );
+        pushExpr(field(node, 'object'), scope);
+        if (field(node, 'computed') === true) pushExpr(field(node, 'property'), scope);
         break;
 
-      case 'Property': {
+      case 'Property':
         // In an object literal. `{ a }` has value = the identifier `a`: a reference.
-        push(
-          ...(field(node, 'computed') === true ? expr(nodeAt(node, 'key'), scope) : []),
-          ...expr(nodeAt(node, 'value'), scope),
-        );
+        if (field(node, 'computed') === true) pushExpr(field(node, 'key'), scope);
+        pushExpr(field(node, 'value'), scope);
         break;
-      }
 
       case 'AssignmentExpression': {
-        const left = nodeAt(node, 'left');
-        push(
-          ...(left ? [{ kind: 'assign', node: left, scope } as Work] : []),
-          ...expr(nodeAt(node, 'right'), scope),
-        );
+        const left = field(node, 'left');
+        if (isNode(left)) push(ASSIGN, left, scope, null);
+        pushExpr(field(node, 'right'), scope);
         break;
       }
 
-      case 'ImportDeclaration':
-        for (const spec of nodesAt(node, 'specifiers')) {
-          const local = nodeAt(spec, 'local');
-          if (local && local.type === 'Identifier') top.names.add((local as Identifier).name);
+      case 'ImportDeclaration': {
+        const specifiers = field(node, 'specifiers');
+        if (!Array.isArray(specifiers)) break;
+        for (const spec of specifiers as unknown[]) {
+          const local = isNode(spec) ? field(spec, 'local') : undefined;
+          if (isNode(local) && local.type === 'Identifier') declare(top, (local as Identifier).name);
         }
         break;
+      }
       case 'ExportNamedDeclaration': {
-        const decl = nodeAt(node, 'declaration');
-        if (decl) push({ kind: 'expr', node: decl, scope });
+        pushExpr(field(node, 'declaration'), scope);
         // `export { a as b }` reads the local `a`; `export { a } from 'm'` reads nothing here.
-        if (!nodeAt(node, 'source')) {
-          push(...nodesAt(node, 'specifiers').flatMap((s) => expr(nodeAt(s, 'local'), scope)));
+        if (!isNode(field(node, 'source'))) {
+          const specifiers = field(node, 'specifiers');
+          if (Array.isArray(specifiers))
+            for (const s of specifiers as unknown[]) if (isNode(s)) pushExpr(field(s, 'local'), scope);
         }
         break;
       }
       case 'ExportDefaultDeclaration':
-        push(...expr(nodeAt(node, 'declaration'), scope));
+        pushExpr(field(node, 'declaration'), scope);
         break;
       case 'ExportAllDeclaration':
         break;
 
-      default:
+      default: {
         // Generic rule: every child is evaluated in this scope (calls, operators, templates,
         // chains, spreads, conditionals, sequences, returns, ifs, loops, throws, try, with ...).
-        push(...childNodes(node).map((child): Work => ({ kind: 'expr', node: child, scope })));
+        const keys = CHILD_KEYS.get(node.type) ?? Object.keys(node);
+        for (const key of keys) {
+          if (key === 'loc' || key === 'range' || key === 'start' || key === 'end' || key === 'type')
+            continue;
+          const value = field(node, key);
+          if (Array.isArray(value)) pushEachExpr(value, scope);
+          else pushExpr(value, scope);
+        }
         break;
+      }
     }
   }
 
   const free: FreeReference[] = [];
-  for (const { id, scope } of references) {
-    let s: Scope | null = scope;
-    let declared = false;
-    while (s) {
-      if (s.names.has(id.name)) {
-        declared = true;
-        break;
-      }
-      s = s.parent;
-    }
-    if (!declared) {
+  for (let i = 0; i < refIds.length; i++) {
+    const id = refIds[i]!;
+    const name = id.name;
+    let s: Scope | null = refScopes[i]!;
+    while (s !== null && (s.names === null || !s.names.has(name))) s = s.parent;
+    if (s === null) {
       free.push({
-        name: id.name,
+        name,
         node: id,
         line: id.loc?.start.line ?? 0,
         column: id.loc?.start.column ?? 0,
