@@ -134,6 +134,15 @@ export function toReport(comparison: Comparison): BenchReport {
       value: m.perComponentMb,
       unit: `MB/component (${m.count} tenants)`,
     });
+    rows.push({ name: `cold-few-resident/${m.engine}`, medianMs: m.loadMsFirstTenth });
+    rows.push({ name: `cold-${m.count}-resident/${m.engine}`, medianMs: m.loadMsLastTenth });
+    if (m.engine === 'sealbox') {
+      rows.push({
+        name: 'memory-host-part/sealbox',
+        value: m.hostPerComponentMb,
+        unit: 'MB/component in the host process',
+      });
+    }
   }
   const floor = comparison.timing.find((f) => f.engine === 'ivm-raw');
   rows.push({
