@@ -72,9 +72,20 @@ function readOverlays(dir: string, base: BasePolicy): Map<string, PolicyFile> {
     );
   }
   for (const name of names) {
-    const ext = POLICY_EXTENSIONS.find((e) => name.endsWith(e));
     // Editor backups, dotfiles and READMEs are not overlays.
-    if (ext === undefined || name.startsWith('.')) continue;
+    if (name.startsWith('.')) continue;
+    const lower = name.toLowerCase();
+    const ext = POLICY_EXTENSIONS.find((e) => lower.endsWith(e));
+    if (ext === undefined) continue;
+    // Defends against an overlay that silently does not apply (its tenant would run under the wider
+    // base): `acme.YAML` is refused like `ACME.yaml`, never skipped as "not a policy file".
+    if (!name.endsWith(ext)) {
+      throw new ConfigError(
+        'ERR_POLICY_INVALID',
+        `${join(tenantsDir, name)}: overlay file extensions are lower case (${POLICY_EXTENSIONS.join(', ')})`,
+        { file: join(tenantsDir, name), line: 0 },
+      );
+    }
     const tenant = name.slice(0, -ext.length);
     const display = join(tenantsDir, name);
     if (!isTenantName(tenant)) {
@@ -192,37 +203,50 @@ class LoadedPolicySet implements PolicySet {
   }
 
   watch(onReload?: (result: ReloadResult) => void, debounceMs = 100): () => void {
-    const watchers: FSWatcher[] = [];
+    let watchers: FSWatcher[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
+    // Editors replace files by rename, so watch the folders, not the files.
+    const dirs = this.#isDir ? [this.#path, join(this.#path, 'tenants')] : [dirname(this.#path)];
+    const only = this.#isDir ? undefined : basename(this.#path);
+    const close = (): void => {
+      for (const w of watchers) w.close();
+      watchers = [];
+    };
+    // Defends against a watch that silently goes deaf: a tenants/ folder created after watch()
+    // started, or deleted and recreated (the old watch follows the deleted inode), was never
+    // watched again, so later overlay edits were ignored. Every change re-arms all watches.
+    const arm = (): void => {
+      close();
+      for (const dir of dirs) {
+        if (!existsSync(dir)) continue;
+        try {
+          const w = fsWatch(dir, { persistent: false }, (_event, name) => {
+            if (only === undefined || name === null || name === only) fire();
+          });
+          w.on('error', () => fire());
+          watchers.push(w);
+        } catch {
+          // A folder that vanished between the check and the watch: nothing to watch there.
+        }
+      }
+    };
     const fire = (): void => {
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = undefined;
         if (stopped) return;
+        // Re-arm before reading, so a change made during the reload fires again.
+        arm();
         const result = this.reload();
         onReload?.(result);
       }, debounceMs);
     };
-    // Editors replace files by rename, so watch the folders, not the files.
-    const dirs = this.#isDir ? [this.#path, join(this.#path, 'tenants')] : [dirname(this.#path)];
-    const only = this.#isDir ? undefined : basename(this.#path);
-    for (const dir of dirs) {
-      if (!existsSync(dir)) continue;
-      try {
-        const w = fsWatch(dir, { persistent: false }, (_event, name) => {
-          if (only === undefined || name === null || name === only) fire();
-        });
-        w.on('error', () => fire());
-        watchers.push(w);
-      } catch {
-        // A folder that vanished between the check and the watch: nothing to watch there.
-      }
-    }
+    arm();
     return () => {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
-      for (const w of watchers) w.close();
+      close();
     };
   }
 }

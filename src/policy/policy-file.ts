@@ -2,10 +2,18 @@
  * Reading one policy file: YAML (or JSON, which the YAML 1.2 parser reads too), duplicate keys
  * refused, validated against policies/policy.schema.json; every error names file, line and field.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import { ConfigError } from '../errors.ts';
 
 /** Where the shipped policies and the schema live (works from src/policy/ and dist/policy/). */
@@ -128,6 +136,48 @@ function describeAjvError(error: ErrorObject): { path: string[]; key?: string; t
 }
 
 /**
+ * Every mapping key must be a string, and no two keys of one mapping may be equal.
+ * Defends against a field set twice where the reader sees only one: `true:` (a boolean) and
+ * `"true":` (a string) are different YAML keys but the same JavaScript property, so the last one
+ * would silently win; a list or map as a key is stringified. Linear (a Set per mapping): yaml's own
+ * `uniqueKeys` compares every pair, which took minutes on a 1 MiB file of keys.
+ * @throws ConfigError `ERR_POLICY_INVALID` with the line and field of the offending key.
+ */
+function checkKeys(doc: Document, file: string, lineAt: (offset: number) => number): void {
+  const fail = (key: unknown, path: readonly string[], text: string): never => {
+    const range = (key as { range?: [number, number, number] } | null)?.range;
+    const line = lineAt(range?.[0] ?? 0);
+    const field = path.join('.');
+    throw new ConfigError('ERR_POLICY_INVALID', `${file}:${line}: ${field || '(top level)'}: ${text}`, {
+      file,
+      line,
+      field,
+    });
+  };
+  // An explicit stack: nesting depth is bounded by the parser, but this walk never recurses.
+  const stack: { node: unknown; path: string[] }[] = [{ node: doc.contents, path: [] }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key as YamlNode | null;
+        if (!isScalar(key) || typeof key.value !== 'string') {
+          const shown = isScalar(key) ? String(key.value) : 'a list, map or alias';
+          fail(key, path, `key ${JSON.stringify(shown.slice(0, 64))} is not a string (quote it)`);
+        }
+        const name = (key as { value: string }).value;
+        if (seen.has(name)) fail(key, [...path, name], 'duplicate key');
+        seen.add(name);
+        stack.push({ node: pair.value, path: [...path, name] });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => stack.push({ node: item, path: [...path, String(index)] }));
+    }
+  }
+}
+
+/**
  * Parses and validates the text of one policy file.
  * @throws ConfigError `ERR_POLICY_INVALID` naming file, line and field (YAML syntax error, duplicate
  * key, unknown tag, schema violation).
@@ -137,7 +187,8 @@ export function parsePolicyText(text: string, file: string, kind: 'base' | 'over
   // Defends against YAML alias bombs and host-object tags: aliases are capped, unknown tags
   // (`!!js/function`) are errors, and the core schema yields plain JSON values only.
   const doc = parseDocument(text, {
-    uniqueKeys: true,
+    // Duplicates are found by checkKeys below: yaml's own check is quadratic in the size of a map.
+    uniqueKeys: false,
     lineCounter,
     prettyErrors: false,
     schema: 'core',
@@ -156,6 +207,7 @@ export function parsePolicyText(text: string, file: string, kind: 'base' | 'over
       yamlCode: first.code,
     });
   }
+  checkKeys(doc, file, lineAt);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 50 });
@@ -199,6 +251,47 @@ export function parsePolicyText(text: string, file: string, kind: 'base' | 'over
 }
 
 /**
+ * Reads a regular file of at most MAX_POLICY_FILE_BYTES.
+ * Defends against a policy path that is a named pipe (open and read would block the node forever)
+ * or a device such as /dev/zero (read without end): the file is opened non-blocking, must be a
+ * regular file by fstat of that same descriptor, and is read at most one byte past the cap.
+ */
+function readRegularFile(path: string | URL, display: string): Buffer {
+  const refuse = (text: string): ConfigError =>
+    new ConfigError('ERR_POLICY_INVALID', `${display}: ${text}`, { file: display, line: 0 });
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw refuse(`cannot read policy file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw refuse('not a regular file (a policy file must be a plain file)');
+    if (stat.size > MAX_POLICY_FILE_BYTES) {
+      throw refuse(`${stat.size} bytes, more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`);
+    }
+    const buffer = Buffer.allocUnsafe(MAX_POLICY_FILE_BYTES + 1);
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
+      if (n === 0) break;
+      total += n;
+      // The file grew while being read (replaced mid-read): refuse rather than read on.
+      if (total > MAX_POLICY_FILE_BYTES) {
+        throw refuse(`more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`);
+      }
+    }
+    return buffer.subarray(0, total);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw refuse(`cannot read policy file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Reads, parses and validates one policy file (size-capped).
  * @throws ConfigError `ERR_POLICY_INVALID` when it cannot be read or is invalid.
  */
@@ -207,23 +300,7 @@ export function readPolicyFile(
   display: string,
   kind: 'base' | 'overlay' = 'base',
 ): PolicyFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(
-      'ERR_POLICY_INVALID',
-      `${display}: cannot read policy file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      { file: display, line: 0 },
-    );
-  }
-  if (bytes.length > MAX_POLICY_FILE_BYTES) {
-    throw new ConfigError(
-      'ERR_POLICY_INVALID',
-      `${display}: ${bytes.length} bytes, more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`,
-      { file: display, line: 0 },
-    );
-  }
+  const bytes = readRegularFile(path, display);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
