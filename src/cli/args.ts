@@ -1,6 +1,7 @@
 /** Flag parsing for CLI commands: strict, every mistake a UsageError (exit 2). */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { TENANT_PATTERN } from '../policy/load.ts';
 import type { Command, ParsedArgs } from './context.ts';
 
 const COMMON: ParseArgsOptionsConfig = {
@@ -17,13 +18,35 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
       options: { ...COMMON, ...command.options },
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (error) {
     // node:util throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; make them usage errors.
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError('ERR_USAGE', `${command.name}: ${message}\n\n${command.usage}`);
   }
-  const { positionals, values } = parsed;
+  const { positionals, values, tokens } = parsed;
+  const options: ParseArgsOptionsConfig = { ...COMMON, ...command.options };
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const spec = options[token.name];
+    const shown = token.rawName;
+    // Defends against a pipeline silently using the last of two values (`--keyring a --keyring b`).
+    if (spec?.multiple !== true && seen.has(token.name)) {
+      throw new UsageError(
+        'ERR_USAGE',
+        `${command.name}: ${shown} is given more than once; it takes one value\n\n${command.usage}`,
+      );
+    }
+    seen.add(token.name);
+    if (spec?.type === 'string' && token.value === '') {
+      throw new UsageError(
+        'ERR_USAGE',
+        `${command.name}: ${shown}: expected a non-empty value, got ""\n\n${command.usage}`,
+      );
+    }
+  }
   if (!values['help']) {
     const { min, max } = command.positionals;
     if (positionals.length < min || positionals.length > max) {
@@ -62,4 +85,19 @@ export function stringList(args: ParsedArgs, name: string): string[] {
 /** A boolean flag. */
 export function flag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
+}
+
+/**
+ * A tenant name given on the command line, checked here so a bad one is a usage error naming the
+ * flag (exit 2), not a refusal from deeper layers.
+ * @throws UsageError ERR_USAGE
+ */
+export function checkTenant(value: string, command: Command, flagName = '--tenant'): string {
+  if (!TENANT_PATTERN.test(value)) {
+    throw new UsageError(
+      'ERR_USAGE',
+      `${command.name}: ${flagName}: expected a tenant name matching ${TENANT_PATTERN.source}, got ${JSON.stringify(value.slice(0, 64))}`,
+    );
+  }
+  return value;
 }

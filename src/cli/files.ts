@@ -4,6 +4,7 @@ import {
   fstatSync,
   openSync,
   readSync,
+  realpathSync,
   renameSync,
   statSync,
   writeFileSync,
@@ -73,20 +74,47 @@ export function readTextBounded(cwd: string, path: string, maxBytes = DEFAULT_MA
  * mode before any byte is written, and readers see either the old file or the whole new one.
  */
 export function writeFileAtomic(cwd: string, path: string, data: string | Uint8Array, mode = 0o644): void {
-  const full = resolve(cwd, path);
+  const failed = (error: unknown): UsageError =>
+    new UsageError('ERR_IO', `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
+      path,
+    });
+  let full = resolve(cwd, path);
+  let existing: ReturnType<typeof statSync> | undefined;
+  try {
+    existing = statSync(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw failed(error);
+    existing = undefined;
+  }
+  if (existing !== undefined && existing.isDirectory()) {
+    throw new UsageError('ERR_IO', `cannot write ${path}: it is a directory, expected a file`, { path });
+  }
+  if (existing !== undefined && !existing.isFile()) {
+    // Defends against destroying a device or FIFO (`-o /dev/null` run as root): a rename would put a
+    // plain file in its place, so the bytes are written through it instead.
+    try {
+      writeFileSync(full, data);
+    } catch (error) {
+      throw failed(error);
+    }
+    return;
+  }
+  if (existing !== undefined) {
+    try {
+      // Defends against replacing a symlink (a keyring linked from /etc) with a plain file: the
+      // rename below goes to the regular file the link names, and the link stays.
+      full = realpathSync(full);
+    } catch (error) {
+      throw failed(error);
+    }
+  }
   const temp = `${full}.${process.pid}.${Date.now()}.tmp`;
   try {
     mkdirSync(dirname(full), { recursive: true });
     writeFileSync(temp, data, { mode, flag: 'wx' });
     renameSync(temp, full);
   } catch (error) {
-    throw new UsageError(
-      'ERR_IO',
-      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      {
-        path,
-      },
-    );
+    throw failed(error);
   }
 }
 
@@ -138,5 +166,24 @@ export function assertSafeOutput(cwd: string, out: string, inputs: readonly stri
     throw new UsageError('ERR_USAGE', `-o ${out} holds a private key; refusing to overwrite it`, {
       path: out,
     });
+  }
+}
+
+/**
+ * Refuses a path that exists but is neither a regular file nor a folder (a device, FIFO or socket),
+ * before a layer that reads whole files opens it. A missing path is left to the reader to report.
+ * Defends against a hang or memory exhaustion from `--policy /dev/zero` or a FIFO with no writer:
+ * whole-file readers would read forever or block on open.
+ * @throws UsageError ERR_IO
+ */
+export function assertFileOrFolder(cwd: string, path: string, what: string): void {
+  let stat;
+  try {
+    stat = statSync(resolve(cwd, path));
+  } catch {
+    return;
+  }
+  if (!stat.isFile() && !stat.isDirectory()) {
+    throw new UsageError('ERR_IO', `${what} ${path} is not a regular file or folder`, { path });
   }
 }

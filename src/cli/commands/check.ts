@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { checkSource } from '../../policy/check.ts';
 import { loadPolicy } from '../../policy/load.ts';
-import { flag, optionalString, requireString } from '../args.ts';
+import { checkTenant, flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
+import { assertFileOrFolder } from '../files.ts';
 import { printJson, terminalSafe } from '../output.ts';
 import { readCheckInput } from './check-input.ts';
 
@@ -47,10 +48,14 @@ export const checkCommand: Command = {
   positionals: { min: 1, max: 1 },
   async run(args, io) {
     const file = args.positionals[0]!;
-    const policies = loadPolicy(resolve(io.cwd, requireString(args, 'policy', checkCommand)));
+    const policyPath = requireString(args, 'policy', checkCommand);
+    const tenantFlag = optionalString(args, 'tenant');
+    if (tenantFlag !== undefined) checkTenant(tenantFlag, checkCommand);
+    assertFileOrFolder(io.cwd, policyPath, '--policy');
+    const policies = loadPolicy(resolve(io.cwd, policyPath));
     const extra = parseRequires(optionalString(args, 'requires'));
     const input = readCheckInput(io.cwd, file);
-    const tenant = optionalString(args, 'tenant') ?? input.tenant;
+    const tenant = tenantFlag ?? input.tenant;
     const policy = tenant === undefined ? policies.base() : policies.forTenant(tenant);
     const requires = [...new Set([...(input.requires ?? []), ...extra])];
     const result = checkSource(input.source, policy, { requires });

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { encodeBase64 } from '../../envelope/base64.ts';
 import { Keyring, type KeyringEntry } from '../../trust/keyring.ts';
 import { parsePublicKeyFile } from '../../trust/keys.ts';
-import { flag, optionalString, requireString, stringList } from '../args.ts';
+import { checkTenant, flag, optionalString, requireString, stringList } from '../args.ts';
 import type { Command } from '../context.ts';
 import { readTextBounded, writeFileAtomic } from '../files.ts';
 import { printJson } from '../output.ts';
@@ -38,7 +38,7 @@ export const keyringAddCommand: Command = {
   async run(args, io) {
     const ringPath = requireString(args, 'keyring', this);
     const keyPath = requireString(args, 'key', this);
-    const tenants = stringList(args, 'tenant');
+    const tenants = stringList(args, 'tenant').map((t) => checkTenant(t, this));
     if (tenants.length === 0)
       throw new UsageError('ERR_USAGE', `keyring add: --tenant is required\n\n${usage}`);
     const identifiers = stringList(args, 'identifier');

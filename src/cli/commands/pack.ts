@@ -5,7 +5,7 @@ import { encodeEnvelope } from '../../envelope/envelope.ts';
 import { buildStatementPayload, statementDigest } from '../../envelope/statement.ts';
 import type { JsonValue } from '../../envelope/types.ts';
 import { parsePrivateKey } from '../../trust/keys.ts';
-import { flag, optionalString, requireString, stringList } from '../args.ts';
+import { checkTenant, flag, optionalString, requireString, stringList } from '../args.ts';
 import type { Command } from '../context.ts';
 import { assertSafeOutput, readFileBounded, readTextBounded, writeFileAtomic } from '../files.ts';
 import { printJson } from '../output.ts';
@@ -16,7 +16,7 @@ const usage = `Usage: sealbox pack FILE --export CLASS --tenant T --id ID --vers
 
 Packs the class exported as CLASS from FILE (.js, .mjs, .ts, .mts; relative imports are bundled)
 with its params and artifacts into a statement, signs it with KEY (a sealbox-ed25519-private-key
-file from sealbox keygen), and writes the envelope to OUT (stdout without -o).
+file from sealbox keygen), and writes the envelope to OUT (stdout without -o, or with -o -).
 --issued-at fixes the timestamp (default now), for reproducible packs.
 
 Exit codes: 0 packed, 2 usage, 3 the source, params, artifacts or key cannot be used.`;
@@ -84,11 +84,12 @@ export const packCommand: Command = {
   async run(args, io) {
     const file = args.positionals[0] as string;
     const exportName = requireString(args, 'export', packCommand);
-    const tenant = requireString(args, 'tenant', packCommand);
+    const tenant = checkTenant(requireString(args, 'tenant', packCommand), packCommand);
     const identifier = requireString(args, 'id', packCommand);
     const version = parseVersion(requireString(args, 'version', packCommand));
     const keyPath = requireString(args, 'key', packCommand);
-    const out = optionalString(args, 'out');
+    const outFlag = optionalString(args, 'out');
+    const out = outFlag === '-' ? undefined : outFlag; // `-o -` is stdout, as without -o
     const paramsPath = optionalString(args, 'params');
     // Defends against -o replacing the signing key, the source or params (checked before any work).
     if (out !== undefined)

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { loadPolicy } from '../../policy/load.ts';
 import { flag } from '../args.ts';
 import type { Command } from '../context.ts';
+import { assertFileOrFolder } from '../files.ts';
 import { printJson } from '../output.ts';
 
 const usage = `Usage: sealbox policy validate FILE|DIR [--json]
@@ -21,6 +22,7 @@ export const policyValidateCommand: Command = {
   positionals: { min: 1, max: 1 },
   async run(args, io) {
     const path = args.positionals[0]!;
+    assertFileOrFolder(io.cwd, path, 'policy');
     const set = loadPolicy(resolve(io.cwd, path));
     const base = set.base();
     if (flag(args, 'json')) {

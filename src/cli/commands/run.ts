@@ -5,9 +5,9 @@ import { UsageError } from '../../errors.ts';
 import type { JsonValue } from '../../envelope/types.ts';
 import { createLoader, type DecisionEvent } from '../../loader.ts';
 import { SqliteKvStore } from '../../sandbox/kv-store.ts';
-import { flag, optionalString, requireString } from '../args.ts';
+import { checkTenant, flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
-import { readFileBounded, readTextBounded } from '../files.ts';
+import { assertFileOrFolder, readFileBounded, readTextBounded } from '../files.ts';
 import { printJson } from '../output.ts';
 
 const usage = `Usage: sealbox run ENVELOPE --keyring FILE --policy FILE|DIR --tenant T --call METHOD
@@ -50,7 +50,8 @@ export const runCommand: Command = {
     const envelopePath = args.positionals[0]!;
     const keyringPath = resolve(io.cwd, requireString(args, 'keyring', runCommand));
     const policyPath = resolve(io.cwd, requireString(args, 'policy', runCommand));
-    const tenant = requireString(args, 'tenant', runCommand);
+    assertFileOrFolder(io.cwd, policyPath, '--policy');
+    const tenant = checkTenant(requireString(args, 'tenant', runCommand), runCommand);
     const method = requireString(args, 'call', runCommand);
     const callArgs = parseArgsArray(optionalString(args, 'args'));
     const json = flag(args, 'json');

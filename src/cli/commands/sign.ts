@@ -16,7 +16,7 @@ const usage = `Usage: sealbox sign STATEMENT.json --key KEY [--key KEY2]... [-o 
 
 Reads a statement (the closed schema of docs/envelope.md), canonicalises it (RFC 8785), checks it
 (schema, source and artifact hashes) and signs it with each private key (at most 4). Writes the
-envelope to OUT, or to stdout.
+envelope to OUT, or to stdout (without -o, or with -o -).
 
 Exit codes: 0 ok, 2 usage, 3 invalid statement or key.`;
 
@@ -31,7 +31,8 @@ export const signCommand: Command = {
     const statementPath = args.positionals[0]!;
     const keyPaths = stringList(args, 'key');
     if (keyPaths.length === 0) throw new UsageError('ERR_USAGE', `sign: --key is required\n\n${usage}`);
-    const out = optionalString(args, 'out');
+    const outFlag = optionalString(args, 'out');
+    const out = outFlag === '-' ? undefined : outFlag; // `-o -` is stdout, as without -o
     // Defends against -o replacing the signing key or the statement (checked before any work).
     if (out !== undefined) assertSafeOutput(io.cwd, out, [...keyPaths, statementPath]);
     const keys = keyPaths.map((p) => parsePrivateKey(readTextBounded(io.cwd, p, 4096)));

@@ -1,10 +1,11 @@
 /** `sealbox verify`: verify an envelope against a keyring, as a node would before loading it. */
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { Keyring } from '../../trust/keyring.ts';
 import { SqliteRollbackStore } from '../../trust/rollback.ts';
 import { verifyEnvelope, type VerifyOptions } from '../../trust/verify.ts';
-import { flag, optionalString, requireString } from '../args.ts';
+import { checkTenant, flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
 import { printJson } from '../output.ts';
 import { readEnvelopeFile } from './envelope-file.ts';
@@ -37,7 +38,7 @@ export const verifyCommand: Command = {
     const keyring = Keyring.load(resolve(io.cwd, requireString(args, 'keyring', this)));
     const options: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { cache: false };
     const tenant = optionalString(args, 'tenant');
-    if (tenant !== undefined) options.tenant = tenant;
+    if (tenant !== undefined) options.tenant = checkTenant(tenant, this);
     const threshold = optionalString(args, 'threshold');
     if (threshold !== undefined) {
       if (!/^[1-4]$/.test(threshold)) throw new UsageError('ERR_USAGE', 'verify: --threshold must be 1 to 4');
@@ -45,6 +46,17 @@ export const verifyCommand: Command = {
     }
     if (flag(args, 'require-expiry')) options.requireExpiry = true;
     const statePath = optionalString(args, 'state');
+    if (statePath !== undefined) {
+      try {
+        mkdirSync(dirname(resolve(io.cwd, statePath)), { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new UsageError(
+          'ERR_IO',
+          `verify: --state: cannot create the folder of ${statePath}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+          { path: statePath },
+        );
+      }
+    }
     const rollback =
       statePath === undefined ? undefined : new SqliteRollbackStore(resolve(io.cwd, statePath));
     if (rollback !== undefined) options.rollback = rollback;
