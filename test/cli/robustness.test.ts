@@ -462,3 +462,13 @@ describe('when the CLI runs as a process', () => {
     expect(run.stderr).toBe('');
   });
 });
+
+describe('when the demo runs with --json', () => {
+  it('prints one JSON object with the transcript and nothing else on stdout', async () => {
+    const run = await cli(['demo', '--json'], dir);
+    expect(run.code).toBe(0);
+    const report = oneJson(run);
+    expect(report['ok']).toBe(true);
+    expect((report['transcript'] as string[]).join('\n')).toContain('loaded as acme');
+  }, 60_000);
+});

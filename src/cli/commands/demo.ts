@@ -16,7 +16,9 @@ import { createLoader } from '../../loader.ts';
 import { generateKeyPair, type KeyPair } from '../../trust/keys.ts';
 import { Keyring } from '../../trust/keyring.ts';
 import { signEnvelope } from '../../trust/sign.ts';
+import { flag } from '../args.ts';
 import type { CliIO, Command } from '../context.ts';
+import { printJson } from '../output.ts';
 
 const CHUNKER = fileURLToPath(new URL('../../../examples/text-chunker/chunker.ts', import.meta.url));
 
@@ -165,8 +167,16 @@ async function runDemo(io: CliIO): Promise<number> {
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'run the end-to-end demo on embedded defaults (keys, pack, load, three refusals)',
-  usage: 'Usage: sealbox demo\n\nRuns the end-to-end demo in a temporary folder; touches nothing else.',
+  usage:
+    'Usage: sealbox demo [--json]\n\nRuns the end-to-end demo in a temporary folder; touches nothing else.\nWith --json, the transcript is printed as one JSON object { ok, transcript }.',
   options: {},
   positionals: { min: 0, max: 0 },
-  run: (_args, io) => runDemo(io),
+  async run(args, io) {
+    if (!flag(args, 'json')) return runDemo(io);
+    // With --json the transcript is collected and printed as the one JSON object on stdout.
+    let transcript = '';
+    const code = await runDemo({ ...io, stdout: (text) => void (transcript += text) });
+    printJson(io, { ok: code === 0, transcript: transcript.split('\n').filter((line) => line !== '') });
+    return code;
+  },
 };
