@@ -26,19 +26,23 @@ export function encodeJson(
 ): string {
   const parts: string[] = [];
   let size = 0;
+  // The path to the value being walked, formatted only when an error needs it (no string per node).
+  const path: (string | number)[] = [];
+  const where = (): string =>
+    path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p.slice(0, 64)}`)).join('');
   const put = (s: string): void => {
     size += s.length;
     // Defends against memory exhaustion by huge values: stop as soon as the budget is spent.
     if (size > maxBytes) throw new SandboxError(code, `${what} is larger than ${maxBytes} bytes`);
     parts.push(s);
   };
-  const walk = (v: unknown, depth: number, path: string): void => {
+  const walk = (v: unknown, depth: number): void => {
     switch (typeof v) {
       case 'string':
         put(JSON.stringify(v));
         return;
       case 'number':
-        if (!Number.isFinite(v)) throw new SandboxError(code, `${what}${path}: expected a finite number`);
+        if (!Number.isFinite(v)) throw new SandboxError(code, `${what}${where()}: expected a finite number`);
         put(JSON.stringify(v));
         return;
       case 'boolean':
@@ -47,35 +51,38 @@ export function encodeJson(
       case 'object':
         break;
       default:
-        throw new SandboxError(code, `${what}${path}: expected a JSON value, got ${typeof v}`);
+        throw new SandboxError(code, `${what}${where()}: expected a JSON value, got ${typeof v}`);
     }
     if (v === null) {
       put('null');
       return;
     }
     // Defends against stack exhaustion and cycles: depth is capped before descending.
-    if (depth >= maxDepth) throw new SandboxError(code, `${what}${path}: nested deeper than ${maxDepth}`);
+    if (depth >= maxDepth) throw new SandboxError(code, `${what}${where()}: nested deeper than ${maxDepth}`);
     if (Array.isArray(v)) {
       put('[');
       for (let i = 0; i < v.length; i++) {
         if (i > 0) put(',');
+        path.push(i);
         const d = Object.getOwnPropertyDescriptor(v, i);
         if (d === undefined || !('value' in d)) {
-          throw new SandboxError(code, `${what}${path}[${i}]: expected a plain array element`);
+          throw new SandboxError(code, `${what}${where()}: expected a plain array element`);
         }
-        walk(d.value, depth + 1, `${path}[${i}]`);
+        walk(d.value, depth + 1);
+        path.pop();
       }
       put(']');
       return;
     }
     const proto: unknown = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      throw new SandboxError(code, `${what}${path}: expected a plain object`);
+      throw new SandboxError(code, `${what}${where()}: expected a plain object`);
     }
     put('{');
     let first = true;
     for (const key of Reflect.ownKeys(v)) {
-      if (typeof key !== 'string') throw new SandboxError(code, `${what}${path}: symbol keys are not JSON`);
+      if (typeof key !== 'string')
+        throw new SandboxError(code, `${what}${where()}: symbol keys are not JSON`);
       // Defends against prototype poisoning: these keys are dropped, never copied.
       if (DROPPED_KEYS.has(key)) continue;
       const d = Object.getOwnPropertyDescriptor(v, key);
@@ -83,7 +90,7 @@ export function encodeJson(
       if (d === undefined || !('value' in d)) {
         throw new SandboxError(
           code,
-          `${what}${path}: property ${JSON.stringify(key.slice(0, 64))} is an accessor`,
+          `${what}${where()}: property ${JSON.stringify(key.slice(0, 64))} is an accessor`,
         );
       }
       if (!d.enumerable || d.value === undefined) continue;
@@ -91,11 +98,13 @@ export function encodeJson(
       first = false;
       put(JSON.stringify(key));
       put(':');
-      walk(d.value, depth + 1, `${path}.${key.slice(0, 64)}`);
+      path.push(key);
+      walk(d.value, depth + 1);
+      path.pop();
     }
     put('}');
   };
-  walk(value, 0, '');
+  walk(value, 0);
   const text = parts.join('');
   if (Buffer.byteLength(text, 'utf8') > maxBytes) {
     throw new SandboxError(code, `${what} is larger than ${maxBytes} bytes`);

@@ -488,11 +488,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (op === undefined) return;
         slot.pending.delete(message.id);
         if (op.timer !== undefined) clearTimeout(op.timer);
-        op.resolve({
-          ...(typeof message.r === 'string' ? { r: message.r } : {}),
-          ...(typeof message.x === 'string' ? { x: message.x } : {}),
-          ...(typeof message.m === 'string' ? { m: message.m } : {}),
-        });
+        const answer: { r?: string; x?: string; m?: string } = {};
+        if (typeof message.r === 'string') answer.r = message.r;
+        if (typeof message.x === 'string') answer.x = message.x;
+        if (typeof message.m === 'string') answer.m = message.m;
+        op.resolve(answer);
         return;
       }
       case 'cap':
@@ -523,7 +523,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     const id = ++nextId;
     return new Promise((resolve, reject) => {
       const op: PendingOp = { tenant, resolve, reject, timer: undefined, timedOut: false };
-      const wait = Math.max(1, deadline - performance.now()) + KILL_GRACE_MS;
+      // Whole milliseconds: timers of equal duration share one Node timer list (no per-call list).
+      const wait = Math.ceil(Math.max(1, deadline - performance.now())) + KILL_GRACE_MS;
       // Defends against a worker that never answers (BigInt overrun, wedged isolate, blocked loop):
       // the host's own wall clock settles the call and replaces the worker.
       op.timer = setTimeout(() => {
