@@ -213,6 +213,14 @@ function staticKeyName(key: AnyNode, computed: boolean): string | undefined {
   return undefined;
 }
 
+function isNamedMember(node: AnyNode, name: string): boolean {
+  return (
+    node.type === 'MemberExpression' &&
+    node['computed'] !== true &&
+    (node['property'] as AnyNode)['name'] === name
+  );
+}
+
 function quote(name: string): string {
   return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }
@@ -506,12 +514,29 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
           const object = callee['object'] as AnyNode;
           if (object.type === 'Identifier' && REFLECTIVE_RECEIVERS.has(object['name'] as string)) {
             const method = staticKeyName(callee['property'] as AnyNode, callee['computed'] === true) ?? '?';
-            for (const arg of node['arguments'] as AnyNode[]) {
-              reflectiveArgs.push({
-                node: arg.type === 'SpreadElement' ? (arg['argument'] as Node) : arg,
-                call: `${object['name'] as string}.${method}`,
-              });
-            }
+            const call = `${object['name'] as string}.${method}`;
+            const args = node['arguments'] as AnyNode[];
+            // Defends against hiding the name in an argument list: with `.apply(t, [o, 'constructor'])`,
+            // `Reflect.apply(Reflect.get, t, [o, 'constructor'])` or `Reflect.construct(C, [...])` the
+            // real arguments are the elements of a literal array, so those are checked one by one.
+            const viaApply = callee !== node['callee'] && isNamedMember(node['callee'] as AnyNode, 'apply');
+            const listAt = viaApply
+              ? 1
+              : object['name'] === 'Reflect' && method === 'apply'
+                ? 2
+                : object['name'] === 'Reflect' && method === 'construct'
+                  ? 1
+                  : -1;
+            args.forEach((arg, index) => {
+              const list = arg.type === 'SpreadElement' ? (arg['argument'] as AnyNode) : arg;
+              reflectiveArgs.push({ node: list, call });
+              if (index !== listAt || list.type !== 'ArrayExpression') return;
+              for (const element of list['elements'] as (AnyNode | null)[]) {
+                if (element === null) continue;
+                const item = element.type === 'SpreadElement' ? (element['argument'] as Node) : element;
+                reflectiveArgs.push({ node: item, call });
+              }
+            });
           }
         }
         break;
