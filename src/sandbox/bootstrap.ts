@@ -38,6 +38,7 @@ if (typeof bridge !== 'function') throw new TypeError('sealbox bootstrap: no bri
 
 const ObjectC = Object, ArrayC = Array, MapC = Map, WeakSetC = WeakSet, PromiseC = Promise, ErrorC = Error;
 const TypeErrorC = TypeError, U8 = Uint8Array, StringC = String;
+const RegExpC = RegExp, RegExpProto = RegExp.prototype;
 const freeze = ObjectC.freeze, isFrozen = ObjectC.isFrozen, defineProperty = ObjectC.defineProperty;
 const getOwnPropertyNames = ObjectC.getOwnPropertyNames, getOwnPropertyDescriptor = ObjectC.getOwnPropertyDescriptor;
 const getPrototypeOf = ObjectC.getPrototypeOf, objectKeys = ObjectC.keys, create = ObjectC.create;
@@ -312,7 +313,16 @@ function harden(roots) {
     const o = queue.pop();
     if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
     seen.add(o);
-    freeze(o);
+    // Policy: RegExp and RegExp.prototype stay unfrozen. V8 takes its fast paths for split, replace,
+    // match, matchAll and search only while RegExp.prototype keeps its initial shape, and freezing
+    // it made regex-heavy methods 10-20x slower (measured: bench compute-bm25, .probe in
+    // docs/performance.md). What this gives up: tenant code can redefine RegExp.prototype methods
+    // in its OWN context. That reaches nothing else: every component has a fresh context with its
+    // own intrinsics, no bootstrap code runs a regex operation after tenant code starts (the
+    // serializer, Component base and capability stubs use captured JSON/Object functions only),
+    // and the host never sees anything but JSON text. Their members (exec, flags getters, ...) are
+    // still frozen, since freezing a function object does not change the prototype's shape.
+    if (o !== RegExpC && o !== RegExpProto) freeze(o);
     queue.push(getPrototypeOf(o));
     const keys = ownKeys(o);
     for (let i = 0; i < keys.length; i++) {
