@@ -86,7 +86,8 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/** Runs the CLI on this process's argv and sets the exit code (the `sealbox` executable). */
+export async function runCli(): Promise<void> {
   // A reader that stops early (`sealbox inspect x | head -1`) closes the pipe: later writes fail with
   // EPIPE, which is not a sealbox bug; the command finishes and exits with its own code.
   for (const stream of [process.stdout, process.stderr]) {
@@ -99,6 +100,7 @@ if (isEntryPoint()) {
     stderr: (text) => process.stderr.write(text),
     cwd: process.cwd(),
   };
-  const code = await main(process.argv.slice(2), io);
-  process.exitCode = code;
+  process.exitCode = await main(process.argv.slice(2), io);
 }
+
+if (isEntryPoint()) await runCli();

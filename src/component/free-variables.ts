@@ -69,6 +69,9 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
   'encodeURIComponent',
   'decodeURI',
   'decodeURIComponent',
+  // Annex B, present in V8
+  'escape',
+  'unescape',
   // fundamental objects
   'Object',
   'Boolean',
@@ -81,6 +84,7 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
   'SyntaxError',
   'TypeError',
   'URIError',
+  'SuppressedError',
   // numbers, text, dates
   'Number',
   'BigInt',
@@ -106,6 +110,7 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
   'Uint16Array',
   'Int32Array',
   'Uint32Array',
+  'Float16Array',
   'Float32Array',
   'Float64Array',
   'BigInt64Array',
@@ -116,6 +121,9 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
   'Iterator',
   'Proxy',
   'Reflect',
+  // explicit resource management (ES2026), present in Node 26's V8
+  'DisposableStack',
+  'AsyncDisposableStack',
   // ECMA-402, present in V8 isolates
   'Intl',
   // the sandbox's base class
