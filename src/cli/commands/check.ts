@@ -16,6 +16,8 @@ violation as "file:line:col rule message" with the offending line. For an envelo
 tenant and requires come from its statement (signatures are NOT verified: use sealbox verify).
 --tenant applies tenants/T.yaml from a policy folder; without it an envelope's own tenant is used,
 and a plain source is checked against the base policy. --requires adds capability names.
+SOURCE is script text as a statement carries it (no import/export): to check an author's module
+file, pack it first (sealbox pack ... -o x.json) and check the envelope.
 
 Exit codes: 0 no violation (or audit mode), 2 usage, 3 malformed input or policy, 5 refused.`;
 
