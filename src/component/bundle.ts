@@ -49,7 +49,9 @@ interface Decl {
 
 type ImportBinding =
   | { readonly kind: 'component'; readonly node: Node }
-  | { readonly kind: 'module'; readonly module: ModuleRecord; readonly name: string; readonly node: Node };
+  | { readonly kind: 'module'; readonly module: ModuleRecord; readonly name: string; readonly node: Node }
+  /** `import * as ns from './x.js'`, or the synthetic binding behind `export * as ns from './x.js'`. */
+  | { readonly kind: 'namespace'; readonly module: ModuleRecord; readonly node: Node };
 
 interface ModuleRecord {
   readonly file: string;
@@ -70,6 +72,8 @@ interface ModuleRecord {
 
 type Target =
   | { readonly kind: 'decl'; readonly module: ModuleRecord; readonly name: string }
+  /** The namespace object of a module (every export it has, frozen, keys sorted). */
+  | { readonly kind: 'namespace'; readonly module: ModuleRecord }
   | { readonly kind: 'component' }
   | { readonly kind: 'global' };
 
@@ -526,11 +530,12 @@ class Bundler {
         }
         for (const spec of specifiers) {
           if (spec.type === 'ImportNamespaceSpecifier') {
-            throw new PackError(
-              'ERR_PACK_IMPORT',
-              `${where(module, spec)}: namespace import (* as ...) of '${specifier}' is not bundled; import the names you use: import { a, b } from '${specifier}'`,
-              { ...posDetails(module, spec), module: specifier },
-            );
+            module.imports.set((spec as unknown as { local: Identifier }).local.name, {
+              kind: 'namespace',
+              module: target,
+              node: spec,
+            });
+            continue;
           }
           const name =
             spec.type === 'ImportDefaultSpecifier'
@@ -609,15 +614,17 @@ class Bundler {
       }
       case 'ExportAllDeclaration': {
         const specifier = String((s['source'] as { value: unknown }).value);
-        if (s['exported']) {
-          throw new PackError(
-            'ERR_PACK_IMPORT',
-            `${where(module, stmt)}: \`export * as name from '${specifier}'\` is not bundled; re-export the names you need`,
-            { ...posDetails(module, stmt), module: specifier },
-          );
-        }
         const target = this.#resolveSpecifier(module, specifier, stmt);
         this.#addDependency(module, target);
+        if (s['exported']) {
+          // `export * as ns from './x.js'` exports x's namespace object under one name: a synthetic
+          // local (never an identifier, so it cannot clash) bound like `import * as`.
+          const exported = specifierName(s['exported'] as Node);
+          const alias = `\u0000namespace:${exported}`;
+          module.imports.set(alias, { kind: 'namespace', module: target, node: stmt });
+          module.exports.set(exported, alias);
+          return;
+        }
         module.starExports.push(target);
         return;
       }
@@ -636,6 +643,7 @@ class Bundler {
     if (module.decls.has(name)) return { kind: 'decl', module, name };
     const binding = module.imports.get(name);
     if (binding?.kind === 'component') return { kind: 'component' };
+    if (binding?.kind === 'namespace') return { kind: 'namespace', module: binding.module };
     if (binding) return this.resolveExport(binding.module, binding.name, binding.node, module, seen);
     if (name === 'Component') return { kind: 'component' };
     if (SANDBOX_GLOBALS.has(name)) return { kind: 'global' };
@@ -670,10 +678,22 @@ class Bundler {
     const re = module.reexports.get(name);
     if (re) return this.resolveExport(re.module, re.name, site, siteModule, seen);
     if (name !== 'default') {
+      let found: { star: ModuleRecord; target: Target } | undefined;
       for (const star of module.starExports) {
-        if (this.#hasExport(star, name, new Set()))
-          return this.resolveExport(star, name, site, siteModule, seen);
+        if (!this.#hasExport(star, name, new Set())) continue;
+        const target = this.resolveExport(star, name, site, siteModule, new Set(seen));
+        if (!found) {
+          found = { star, target };
+        } else if (!sameTarget(found.target, target)) {
+          // ES modules refuse this import too (SyntaxError: ambiguous star export).
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(siteModule, site)}: '${name}' is ambiguous: ${module.display} re-exports it with \`export *\` from both ${found.star.display} and ${star.display}, as different bindings; import it from one of them`,
+            { ...posDetails(siteModule, site), module: module.display, name },
+          );
+        }
       }
+      if (found) return found.target;
     }
     const available = [...module.exports.keys(), ...module.reexports.keys()].filter(
       (n) => !n.startsWith('\u0000'),
@@ -683,6 +703,53 @@ class Bundler {
       `${where(siteModule, site)}: ${module.display} has no export named '${name}' (it exports: ${available.join(', ') || 'nothing'})`,
       { ...posDetails(siteModule, site), module: module.display, name },
     );
+  }
+
+  /**
+   * The names `module`'s namespace object has, as ES modules define them: its own exports and
+   * re-exports, plus every name its `export *` modules export except `default`, the names it
+   * exports itself, and names two `export *` modules export as different bindings (ambiguous: a
+   * real namespace leaves them out too). Sorted by UTF-16 code units, each with what it resolves to.
+   */
+  namespaceEntries(
+    module: ModuleRecord,
+    site: Node,
+    siteModule: ModuleRecord,
+  ): { readonly name: string; readonly target: Target }[] {
+    const entries = new Map<string, Target>();
+    for (const name of [...module.exports.keys(), ...module.reexports.keys()]) {
+      if (name.startsWith('\u0000') || entries.has(name)) continue;
+      entries.set(name, this.resolveExport(module, name, site, siteModule, new Set()));
+    }
+    const ambiguous = new Set<string>();
+    for (const name of this.#starNames(module, new Set())) {
+      if (name === 'default' || module.exports.has(name) || module.reexports.has(name)) continue;
+      for (const star of module.starExports) {
+        if (!this.#hasExport(star, name, new Set())) continue;
+        const target = this.resolveExport(star, name, site, siteModule, new Set());
+        const previous = entries.get(name);
+        if (!previous) entries.set(name, target);
+        else if (!sameTarget(previous, target)) ambiguous.add(name);
+      }
+    }
+    for (const name of ambiguous) entries.delete(name);
+    return [...entries.keys()]
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map((name) => ({ name, target: entries.get(name) as Target }));
+  }
+
+  /** Every name the `export *` modules of `module` export, transitively (unordered, deduplicated). */
+  #starNames(module: ModuleRecord, seen: Set<ModuleRecord>): Set<string> {
+    const names = new Set<string>();
+    for (const star of module.starExports) {
+      if (seen.has(star)) continue;
+      seen.add(star);
+      for (const name of [...star.exports.keys(), ...star.reexports.keys()]) {
+        if (!name.startsWith('\u0000') && name !== 'default') names.add(name);
+      }
+      for (const name of this.#starNames(star, seen)) if (name !== 'default') names.add(name);
+    }
+    return names;
   }
 
   #hasExport(module: ModuleRecord, name: string, seen: Set<ModuleRecord>): boolean {
@@ -753,7 +820,19 @@ function checkBaseClass(bundler: Bundler, decl: Decl, entryName: string): void {
       );
     }
     const extendsName = superClass.type === 'Identifier' ? (superClass as Identifier).name : undefined;
-    const target = extendsName === undefined ? undefined : bundler.resolveLocal(current.module, extendsName);
+    let target = extendsName === undefined ? undefined : bundler.resolveLocal(current.module, extendsName);
+    const member = superClass as unknown as { object?: Node; property?: Node; computed?: boolean };
+    if (superClass.type === 'MemberExpression' && !member.computed && member.object?.type === 'Identifier') {
+      // `class A extends ns.Base` with `import * as ns from './base.js'`: the namespace's export.
+      const ns = bundler.resolveLocal(current.module, (member.object as Identifier).name);
+      const exportName = specifierName(member.property);
+      if (
+        ns?.kind === 'namespace' &&
+        bundler.namespaceEntries(ns.module, superClass, current.module).some((e) => e.name === exportName)
+      ) {
+        target = bundler.resolveExport(ns.module, exportName, superClass, current.module, new Set());
+      }
+    }
     if (target?.kind === 'component') return;
     const next = target?.kind === 'decl' ? target.module.decls.get(target.name)?.at(-1) : undefined;
     if (next && (next.kind === 'class' || next.classNode)) {
@@ -770,6 +849,12 @@ function checkBaseClass(bundler: Bundler, decl: Decl, entryName: string): void {
       { ...posDetails(current.module, superClass), extends: text },
     );
   }
+}
+
+function sameTarget(a: Target, b: Target): boolean {
+  if (a.kind === 'decl' && b.kind === 'decl') return a.module === b.module && a.name === b.name;
+  if (a.kind === 'namespace' && b.kind === 'namespace') return a.module === b.module;
+  return a.kind === b.kind;
 }
 
 function isIdentifierName(name: string): boolean {
@@ -824,7 +909,9 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
         : entryDecl.kind === 'function'
           ? 'a function'
           : 'an expression'
-      : 'Component itself';
+      : target.kind === 'namespace'
+        ? 'a module namespace'
+        : 'Component itself';
     throw new PackError(
       'ERR_PACK_EXPORT',
       `${entryDecl ? where(entryDecl.module, entryDecl.node) : entryModule.display}: export '${exportName}' is ${what}, not a class; export a \`class ... extends Component\` declaration`,
@@ -853,13 +940,49 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   const globalsUsed = new Map<ModuleRecord, Map<string, FreeReference>>();
   const unknown: { name: string; file: string; line: number; column: number }[] = [];
   const work: Decl[] = [entryDecl];
-  const keep = (t: Target, from: ModuleRecord): void => {
-    if (t.kind !== 'decl') return;
-    if (t.module !== from) {
-      const set = exported.get(t.module) ?? new Set<string>();
-      set.add(t.name);
-      exported.set(t.module, set);
+  // Modules whose namespace object the script builds (`import * as`, `export * as`), with the first
+  // import site that needs it and its entries in sorted order.
+  const namespaces = new Map<
+    ModuleRecord,
+    { site: Node; siteModule: ModuleRecord; entries: { name: string; target: Target }[] }
+  >();
+  const markExported = (module: ModuleRecord, name: string): void => {
+    const set = exported.get(module) ?? new Set<string>();
+    set.add(name);
+    exported.set(module, set);
+  };
+  const needNamespace = (module: ModuleRecord, site: Node, siteModule: ModuleRecord): void => {
+    if (namespaces.has(module)) return;
+    if (module === entryModule) {
+      throw new PackError(
+        'ERR_PACK_IMPORT',
+        `${where(siteModule, site)}: ${siteModule.display} imports the namespace of ${entryModule.display}, the file being packed; sealbox bundles acyclic imports only: move the shared code into a third file`,
+        { ...posDetails(siteModule, site), module: entryModule.display },
+      );
     }
+    const entries = bundler.namespaceEntries(module, site, siteModule);
+    namespaces.set(module, { site, siteModule, entries });
+    // A namespace holds every export: each one, and what it needs, is kept.
+    for (const { target: t } of entries) {
+      if (t.kind === 'namespace') {
+        needNamespace(t.module, site, siteModule);
+      } else if (t.kind === 'decl') {
+        if (t.module === entryModule) {
+          throw new PackError(
+            'ERR_PACK_IMPORT',
+            `${where(siteModule, site)}: the namespace of ${module.display} includes '${t.name}' from ${entryModule.display}, the file being packed; sealbox bundles acyclic imports only: move the shared code into a third file`,
+            { ...posDetails(siteModule, site), module: entryModule.display },
+          );
+        }
+        markExported(t.module, t.name);
+        for (const d of t.module.decls.get(t.name) ?? []) if (!kept.has(d)) work.push(d);
+      }
+    }
+  };
+  const keep = (t: Target, from: ModuleRecord, site: Node): void => {
+    if (t.kind === 'namespace') needNamespace(t.module, site, from);
+    if (t.kind !== 'decl') return;
+    if (t.module !== from) markExported(t.module, t.name);
     for (const d of t.module.decls.get(t.name) ?? []) if (!kept.has(d)) work.push(d);
   };
   while (work.length > 0) {
@@ -882,7 +1005,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
         if (!map.has(ref.name)) map.set(ref.name, ref);
         globalsUsed.set(module, map);
       }
-      keep(t, module);
+      keep(t, module, module.imports.get(ref.name)?.node ?? decl.node);
     }
   }
   if (unknown.length > 0) {
@@ -918,12 +1041,40 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     }
   }
 
+  // 3b. The same for a namespace: it copies every export once, so none of them may be reassigned.
+  for (const [module, ns] of namespaces) {
+    for (const { name, target: t } of ns.entries) {
+      if (t.kind !== 'decl') continue;
+      const reassignable = (t.module.decls.get(t.name) ?? []).some(
+        (d) =>
+          d.kind === 'function' ||
+          d.kind === 'class' ||
+          (d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const'),
+      );
+      if (reassignable && writtenNames(t.module).has(t.name)) {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${where(ns.siteModule, ns.site)}: the namespace of ${module.display} includes '${name}', a \`let\`/\`var\`/function/class binding that ${t.module.display} reassigns; a packed namespace copies every export once, so the change would not be seen (ES modules keep it live). Export a function that returns the current value instead`,
+          { ...posDetails(ns.siteModule, ns.site), module: t.module.display, name },
+        );
+      }
+    }
+  }
+
   // 3. Dropped top-level statements must not touch kept code (it would behave differently packed).
   for (const module of bundler.modules.values()) {
     for (const stmt of module.others) {
       for (const ref of findFreeVariables(stmt)) {
         const t = module.decls.has(ref.name) ? module.decls.get(ref.name) : undefined;
-        if (t && t.some((d) => kept.has(d))) {
+        const binding = module.imports.get(ref.name);
+        const usesNamespace =
+          !t &&
+          binding !== undefined &&
+          (() => {
+            const r = bundler.resolveLocal(module, ref.name);
+            return r?.kind === 'namespace' && namespaces.has(r.module);
+          })();
+        if ((t && t.some((d) => kept.has(d))) || usesNamespace) {
           throw new PackError(
             'ERR_PACK_STATEMENT',
             `${module.display}:${ref.line}:${ref.column}: a top-level statement uses '${ref.name}', which the class needs; sealbox packs declarations only, so this statement would be lost. Move it into a function, a static block, or the constructor`,
@@ -939,7 +1090,8 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     set.add(target.name);
     exported.set(entryDecl.module, set);
   }
-  const hasKept = (module: ModuleRecord): boolean => [...kept].some((d) => d.module === module);
+  const hasKept = (module: ModuleRecord): boolean =>
+    namespaces.has(module) || [...kept].some((d) => d.module === module);
 
   // 4. Module order. First ES module evaluation order (post-order over imports), which only breaks
   // ties; then the order the emitted scopes need: a module's scope runs after the scopes its import
@@ -971,6 +1123,11 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     for (const local of usedImports.get(module) ?? []) {
       const binding = module.imports.get(local);
       const t = bundler.resolveLocal(module, local);
+      if (binding && t?.kind === 'namespace') {
+        // Reading a namespace reads the slot that builds it (after that module's scope).
+        out.push({ module: t.module, site: binding.node });
+        continue;
+      }
       if (!binding || t?.kind !== 'decl' || t.module === module) continue;
       if (t.module === entryModule) {
         // The entry file's declarations sit at the script's top level, after every other file's
@@ -982,6 +1139,19 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
         );
       }
       out.push({ module: t.module, site: binding.node });
+    }
+    // A namespace built right after this module's scope reads every module its exports live in.
+    const ns = namespaces.get(module);
+    for (const { target: t } of ns?.entries ?? []) {
+      if ((t.kind === 'decl' || t.kind === 'namespace') && t.module !== module) {
+        out.push({ module: t.module, site: ns?.site as Node });
+      } else if (t.kind === 'namespace') {
+        throw new PackError(
+          'ERR_PACK_IMPORT',
+          `${where(ns?.siteModule as ModuleRecord, ns?.site as Node)}: ${module.display} exports its own namespace; a packed namespace object cannot contain itself`,
+          { ...posDetails(ns?.siteModule as ModuleRecord, ns?.site as Node), module: module.display },
+        );
+      }
     }
     return out.sort(
       (a, b) => (esIndex.get(a.module) ?? 0) - (esIndex.get(b.module) ?? 0) || a.site.start - b.site.start,
@@ -1087,6 +1257,19 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
     }
   }
 
+  // The namespace objects are built at the script's top level with these globals.
+  if (namespaces.size > 0) {
+    for (const name of ['Object', 'Symbol']) {
+      if (!entryTop.has(name)) continue;
+      const [module, ns] = [...namespaces][0] as [ModuleRecord, { site: Node; siteModule: ModuleRecord }];
+      throw new PackError(
+        'ERR_PACK_IMPORT',
+        `${where(ns.siteModule, ns.site)}: the namespace of ${module.display} is built with the global '${name}', which ${entryModule.display} declares at top level; rename the one in ${entryModule.display}`,
+        { ...posDetails(ns.siteModule, ns.site), name },
+      );
+    }
+  }
+
   // 6. Emit.
   const declText = (decl: Decl): string => {
     const text = decl.module.source.slice(decl.node.start, decl.node.end);
@@ -1109,6 +1292,10 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
         if (local !== 'Component') lines.push(`const ${local} = Component;`);
         continue;
       }
+      if (t.kind === 'namespace') {
+        lines.push(`const ${local} = ${namespaceNames.get(t.module) as string};`);
+        continue;
+      }
       lines.push(`const ${local} = ${holders.get(t.module) as string}.${emittedLocal(t.module, t.name)};`);
     }
     return lines;
@@ -1116,20 +1303,45 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   const keptIn = (module: ModuleRecord): Decl[] =>
     [...kept].filter((d) => d.module === module).sort((a, b) => a.node.start - b.node.start);
 
+  const namespaceNames = new Map<ModuleRecord, string>();
+  // A module namespace as close as a script gets: no prototype, keys sorted, Symbol.toStringTag
+  // 'Module', frozen. Values are copied once (no live bindings; reassigned exports are refused).
+  const namespaceText = (module: ModuleRecord, name: string): string => {
+    const entries = (namespaces.get(module)?.entries ?? []).map(({ name: key, target: t }) => {
+      const value =
+        t.kind === 'decl'
+          ? `${holders.get(t.module) as string}.${emittedLocal(t.module, t.name)}`
+          : t.kind === 'namespace'
+            ? (namespaceNames.get(t.module) as string)
+            : 'Component';
+      // Defends against a key that sets the prototype: `__proto__: v` in a literal is not a property.
+      const keyText = isIdentifierName(key) && key !== '__proto__' ? key : `[${JSON.stringify(key)}]`;
+      return `  ${keyText}: ${value},`;
+    });
+    // Object.create's descriptor makes the tag non-enumerable, like a real namespace's.
+    return `const ${name} = Object.freeze(Object.assign(Object.create(null, { [Symbol.toStringTag]: { value: 'Module' } }), {\n${entries.join('\n')}\n}));`;
+  };
   const parts: string[] = ["'use strict';"];
   for (const module of order) {
     if (module === entryModule) continue;
     const decls = keptIn(module);
-    if (decls.length === 0) continue;
-    const holder = fresh(
-      `$${basename(module.file)
-        .replace(/\.[^.]*$/, '')
-        .replace(/[^A-Za-z0-9_$]/g, '_')}`,
-    );
-    holders.set(module, holder);
-    const names = [...(exported.get(module) ?? [])].sort().map((n) => emittedLocal(module, n));
-    const body = [...importLines(module), ...decls.map(declText), `return { ${names.join(', ')} };`];
-    parts.push(`// ${module.display}\nconst ${holder} = (() => {\n${body.join('\n\n')}\n})();`);
+    const base = `$${basename(module.file)
+      .replace(/\.[^.]*$/, '')
+      .replace(/[^A-Za-z0-9_$]/g, '_')}`;
+    const slot: string[] = [];
+    if (decls.length > 0) {
+      const holder = fresh(base);
+      holders.set(module, holder);
+      const names = [...(exported.get(module) ?? [])].sort().map((n) => emittedLocal(module, n));
+      const body = [...importLines(module), ...decls.map(declText), `return { ${names.join(', ')} };`];
+      slot.push(`const ${holder} = (() => {\n${body.join('\n\n')}\n})();`);
+    }
+    if (namespaces.has(module)) {
+      const name = fresh(`${base}_namespace`);
+      namespaceNames.set(module, name);
+      slot.push(namespaceText(module, name));
+    }
+    if (slot.length > 0) parts.push(`// ${module.display}\n${slot.join('\n')}`);
   }
   const entryLines = [...importLines(entryModule), ...keptIn(entryModule).map(declText)];
   parts.push(`// ${entryModule.display}\n${entryLines.join('\n\n')}`);

@@ -86,13 +86,12 @@ describe('when the module imports something that cannot be bundled', () => {
       'badname.js:2:9',
     );
   });
-  it('throws ERR_PACK_IMPORT for namespace imports', () => {
-    file('h2.js', 'export const a = 1;\n');
+  it('throws ERR_PACK_IMPORT for namespace imports of packages', () => {
     const f = file(
       'ns.js',
-      `${HEAD}import * as h from './h2.js';\nexport class A extends Component { m() { return h.a; } }\n`,
+      `${HEAD}import * as h from 'some-package';\nexport class A extends Component { m() { return h.a; } }\n`,
     );
-    expectRefusal(() => pack(f, { ...BASE, export: 'A' }), 'ERR_PACK_IMPORT', 'namespace', 'ns.js:2:7');
+    expectRefusal(() => pack(f, { ...BASE, export: 'A' }), 'ERR_PACK_IMPORT', 'some-package', 'ns.js:2:0');
   });
   it('throws ERR_PACK_IMPORT for dynamic import() in kept code', () => {
     const f = file(
