@@ -1,11 +1,15 @@
 /**
  * The context bootstrap: script text that runs in every fresh context before tenant code.
  *
- * It captures the host bridge (an isolated-vm Callback placed on the global object by the worker)
- * into its closure and deletes it from the global object; removes WebAssembly, SharedArrayBuffer,
- * Atomics and eval; neuters the four Function constructors; defines the frozen `Component` base
- * and the granted capability stubs; freezes every intrinsic reachable from the global object.
- * Its completion value is one `control(op, ...)` function that only the worker holds a Reference to.
+ * Two parts. Running the script is the tenant-agnostic part: it captures the host bridge (an
+ * isolated-vm Callback placed on the global object by the worker) into its closure and deletes it
+ * from the global object; removes WebAssembly, SharedArrayBuffer, Atomics and eval; neuters the
+ * four Function constructors; freezes every intrinsic reachable from the global object. A worker
+ * may run it ahead of time (a spare context). `control('init', ...)`, once, right before the
+ * tenant script, is the per-component part: it defines the frozen `Component` base with the
+ * component's identity, params, artifacts and granted capability stubs, all deep-frozen.
+ * The script's completion value is one `control(op, ...)` function that only the worker holds a
+ * Reference to.
  *
  * What it does not defend against: bugs in V8 or isolated-vm themselves. The worker process (no
  * environment, killed and replaced on trouble) is the boundary behind it.
@@ -306,8 +310,7 @@ function decodeUtf8(bytes) {
 }
 
 // ---- intrinsics hardening ----
-function harden(roots) {
-  const seen = new WeakSetC();
+function harden(roots, seen) {
   const queue = roots.slice();
   while (queue.length > 0) {
     const o = queue.pop();
@@ -379,8 +382,26 @@ function enableOverrides() {
   }
 }
 
+// ---- tenant-agnostic hardening: runs now, before init and before any tenant code ----
+// Defends against tenant code redefining built-ins the bootstrap and other code rely on
+// (prototype poisoning of Array, Object, Promise, JSON, Error.prepareStackTrace, ...).
+enableOverrides();
+let hardened = new WeakSetC();
+{
+  const roots = hiddenIntrinsics();
+  const globals = ownKeys(g);
+  for (let i = 0; i < globals.length; i++) {
+    const d = getOwnPropertyDescriptor(g, globals[i]);
+    if (d !== undefined && 'value' in d && d.value !== g) roots.push(d.value);
+  }
+  // The unwrapped originals are unreachable from tenant code; frozen all the same.
+  for (let i = 0; i < offHeap.length; i++) roots.push(offHeap[i]);
+  harden(roots, hardened);
+}
+
+// ---- per-component part: identity, params, artifacts, capability stubs, Component base ----
 function init(metaText, artifactNames, artifactBytes) {
-  if (meta !== null) throw new TypeErrorC('sealbox bootstrap: init twice');
+  if (meta !== null || hardened === null) throw new TypeErrorC('sealbox bootstrap: init twice');
   const m = jsonParse(metaText);
   const params = deepFreeze(parseClean(m.params));
   identityParams = params;
@@ -413,19 +434,11 @@ function init(metaText, artifactNames, artifactBytes) {
     artifactJson(name) { return jsonParse(this.artifactText(name)); }
   }
   defineProperty(g, 'Component', { value: Component, writable: false, enumerable: false, configurable: false });
-  // Defends against tenant code redefining built-ins the bootstrap and other code rely on
-  // (prototype poisoning of Array, Object, Promise, JSON, Error.prepareStackTrace, ...).
-  enableOverrides();
-  const roots = hiddenIntrinsics();
-  const globals = ownKeys(g);
-  for (let i = 0; i < globals.length; i++) {
-    const d = getOwnPropertyDescriptor(g, globals[i]);
-    if (d !== undefined && 'value' in d && d.value !== g) roots.push(d.value);
-  }
-  roots.push(Component, identity.host, params);
-  // The unwrapped originals are unreachable from tenant code; frozen all the same.
-  for (let i = 0; i < offHeap.length; i++) roots.push(offHeap[i]);
-  harden(roots);
+  // Defends against tenant code changing its own identity, capability stubs or the Component base:
+  // the per-component objects are deep-frozen here; the walk stops at the intrinsics, which the
+  // tenant-agnostic part already froze (their set is dropped after this, it is needed only once).
+  harden([Component, host, params, artifacts], hardened);
+  hardened = null;
   return 'ok';
 }
 

@@ -17,6 +17,8 @@ export interface LoadMessage {
   readonly filename: string;
   readonly entry: string;
   readonly source: string;
+  /** hex SHA-256 of `source`, computed by the host (the worker's compiled-script cache key) */
+  readonly sourceSha256: string;
   /** JSON text of the bootstrap meta (identity, params text, capability stubs, JSON caps) */
   readonly meta: string;
   readonly artifactNames: readonly string[];

@@ -8,6 +8,7 @@
  * messages are type-checked and all JSON is re-parsed here with dangerous keys dropped.
  */
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
@@ -161,6 +162,8 @@ interface Record_ {
   readonly meta: string;
   readonly artifactNames: readonly string[];
   readonly artifactBytes: readonly Uint8Array[];
+  /** hex SHA-256 of spec.source, computed here (the worker's compiled-script cache key) */
+  readonly sourceSha256: string;
   readonly slot: number;
   /** incarnation key inside the worker, undefined when not loaded */
   key: number | undefined;
@@ -746,6 +749,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
             filename: record.filename,
             entry: spec.entry,
             source: spec.source,
+            sourceSha256: record.sourceSha256,
             meta: record.meta,
             artifactNames: record.artifactNames,
             artifactBytes: record.artifactBytes,
@@ -1069,7 +1073,7 @@ export function trimStack(stack: string, filename: string): string {
 function checkSpec(
   spec: ComponentSpec,
   capabilities: ReadonlyMap<string, HostCapability>,
-): Pick<Record_, 'spec' | 'filename' | 'meta' | 'artifactNames' | 'artifactBytes'> {
+): Pick<Record_, 'spec' | 'filename' | 'meta' | 'artifactNames' | 'artifactBytes' | 'sourceSha256'> {
   if (spec === null || typeof spec !== 'object')
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec: expected an object');
   const str = (name: keyof ComponentSpec, max: number): string => {
@@ -1154,5 +1158,8 @@ function checkSpec(
     grants,
     limits,
   });
-  return { spec: frozenSpec, filename, meta, artifactNames, artifactBytes };
+  // Defends against running a different script than this spec's: the worker caches compiled
+  // scripts by this digest, so it is computed here from the source itself, never taken from a caller.
+  const sourceSha256 = createHash('sha256').update(source, 'utf8').digest('hex');
+  return { spec: frozenSpec, filename, meta, artifactNames, artifactBytes, sourceSha256 };
 }

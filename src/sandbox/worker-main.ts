@@ -1,6 +1,7 @@
 /**
  * Entry of a sandbox worker process (forked by the supervisor with an empty environment and
- * --no-node-snapshot). Holds one isolated-vm isolate per tenant and one context per component;
+ * --no-node-snapshot). Holds one isolated-vm isolate per tenant and one context per component
+ * (context-pool.ts keeps spare contexts, a spare isolate and compiled scripts ahead of time);
  * runs calls with the isolate timeout and its own wall-clock timer; forwards capability requests
  * to the host. Everything here runs tenant code only through the bootstrap's `control` function.
  */
@@ -8,7 +9,8 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import type IVM from 'isolated-vm';
-import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from './bootstrap.ts';
+import { BOOTSTRAP_FILENAME } from './bootstrap.ts';
+import { ContextPool, type PooledIsolate } from './context-pool.ts';
 import {
   decodeFrame,
   encodeJsonFrame,
@@ -22,12 +24,6 @@ import type { HostMessage, LoadMessage, CallMessage, CapResultMessage, WorkerMes
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
 // worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
 const ivm = createRequire(import.meta.url)(process.argv[2] ?? 'isolated-vm') as typeof IVM;
-
-interface TenantIsolate {
-  readonly isolate: IVM.Isolate;
-  readonly bootstrap: IVM.Script;
-  readonly keys: Set<number>;
-}
 
 interface LoadedComponent {
   readonly key: number;
@@ -45,7 +41,6 @@ interface InFlight {
   timer: NodeJS.Timeout | undefined;
 }
 
-const isolates = new Map<number, TenantIsolate>();
 const components = new Map<number, LoadedComponent>();
 const inFlight = new Map<number, InFlight>();
 
@@ -123,27 +118,20 @@ function classify(error: unknown): { code: string; message: string } | undefined
   return undefined;
 }
 
-function tenantIsolate(message: LoadMessage): TenantIsolate {
-  const existing = isolates.get(message.tenantKey);
-  if (existing !== undefined && !existing.isolate.isDisposed) return existing;
-  const tenantKey = message.tenantKey;
-  const isolate = new ivm.Isolate({
-    memoryLimit: message.memoryMb,
-    // Defends against a wedged process after V8 loses control of an isolate (measured: it hangs):
-    // tell the host which tenant did it, then die at once; the supervisor replaces this worker.
-    onCatastrophicError: () => {
-      try {
-        writeSync(2, `\n${FATAL_MARKER} ${tenantKey}\n`);
-      } finally {
-        process.kill(process.pid, 'SIGKILL');
-      }
-    },
-  });
-  const bootstrap = isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: BOOTSTRAP_FILENAME });
-  const entry: TenantIsolate = { isolate, bootstrap, keys: new Set() };
-  isolates.set(tenantKey, entry);
-  return entry;
-}
+const pool = new ContextPool({
+  ivm,
+  onBridge: (key, kind, a, b, c, d) => onBridge(key, kind, a, b, c, d),
+  // Defends against a wedged process after V8 loses control of an isolate (measured: it hangs):
+  // tell the host which tenant did it, then die at once; the supervisor replaces this worker.
+  onCatastrophicError: (tenantKey) => {
+    try {
+      writeSync(2, `\n${FATAL_MARKER} ${tenantKey}\n`);
+    } finally {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  },
+});
+const isolates = pool.isolates;
 
 /** Disposes a tenant's isolate (overrun, memory): every component and pending op in it is lost. */
 function disposeTenant(tenantKey: number, cause: { code: string; message: string }): void {
@@ -152,14 +140,9 @@ function disposeTenant(tenantKey: number, cause: { code: string; message: string
   }
   const entry = isolates.get(tenantKey);
   if (entry === undefined) return;
-  isolates.delete(tenantKey);
   const lost = [...entry.keys];
   for (const key of lost) components.delete(key);
-  try {
-    if (!entry.isolate.isDisposed) entry.isolate.dispose();
-  } catch {
-    // already gone
-  }
+  pool.drop(tenantKey);
   send({ t: 'lost', keys: lost });
 }
 
@@ -171,33 +154,32 @@ function remainingOf(id: number): number {
 async function load(message: LoadMessage): Promise<void> {
   const { id, key, tenantKey } = message;
   track(id, tenantKey, key, message.timeoutMs);
-  let entry: TenantIsolate | undefined;
+  let entry: PooledIsolate | undefined;
   let context: IVM.Context | undefined;
   try {
-    entry = tenantIsolate(message);
-    context = await entry.isolate.createContext();
-    const bridge = new ivm.Callback(
-      (kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown) => onBridge(key, kind, a, b, c, d),
-      { ignored: true },
-    );
-    await context.global.set(BRIDGE_GLOBAL, bridge);
-    const control = (await entry.bootstrap.run(context, {
-      reference: true,
-      timeout: remainingOf(id),
-    })) as IVM.Reference<(...args: unknown[]) => unknown>;
-    await control.apply(undefined, ['init', message.meta, message.artifactNames, message.artifactBytes], {
-      arguments: { copy: true },
-      timeout: remainingOf(id),
-    });
-    const script = await entry.isolate.compileScript(message.source, { filename: message.filename });
-    await script.run(context, { timeout: remainingOf(id) });
-    script.release();
-    const cls = (await context.eval(message.entry, {
-      reference: true,
-      timeout: remainingOf(id),
-      filename: BOOTSTRAP_FILENAME,
-    })) as IVM.Reference;
-    const r = await control.apply(undefined, ['construct', cls.derefInto()], { timeout: remainingOf(id) });
+    entry = pool.isolateFor(tenantKey, message.memoryMb);
+    const taken = await pool.takeContext(entry, key, remainingOf(id));
+    context = taken.context;
+    const control = taken.control;
+    // Policy: as for calls, a worker serving a single tenant enters the isolate synchronously (no
+    // thread hop per step); the isolate timeouts still apply, the host's deadline kills the worker
+    // for anything that ignores them.
+    const sync = isolates.size === 1;
+    const init = ['init', message.meta, message.artifactNames, message.artifactBytes];
+    const initOptions = { arguments: { copy: true }, timeout: remainingOf(id) } as const;
+    if (sync) control.applySync(undefined, init, initOptions);
+    else await control.apply(undefined, init, initOptions);
+    const script = await pool.compiled(entry, message.sourceSha256, message.filename, message.source);
+    if (sync) script.runSync(context, { timeout: remainingOf(id) });
+    else await script.run(context, { timeout: remainingOf(id) });
+    const evalOptions = { reference: true, timeout: remainingOf(id), filename: BOOTSTRAP_FILENAME } as const;
+    const cls = (
+      sync ? context.evalSync(message.entry, evalOptions) : await context.eval(message.entry, evalOptions)
+    ) as IVM.Reference;
+    const construct = ['construct', cls.derefInto()];
+    const r = sync
+      ? control.applySync(undefined, construct, { timeout: remainingOf(id) })
+      : await control.apply(undefined, construct, { timeout: remainingOf(id) });
     cls.release();
     if (!inFlight.has(id)) return;
     if (typeof r !== 'string' || r[0] !== 'R') {
@@ -209,6 +191,7 @@ async function load(message: LoadMessage): Promise<void> {
     entry.keys.add(key);
     components.set(key, { key, tenantKey, context, control, timeoutMs: message.timeoutMs });
     answer(id, { t: 'done', id, r });
+    pool.afterLoad(entry, message.memoryMb);
   } catch (error) {
     if (!inFlight.has(id)) return;
     const known = classify(error);
@@ -239,8 +222,7 @@ function disposeIdle(tenantKey: number): void {
   const entry = isolates.get(tenantKey);
   if (entry === undefined || entry.keys.size > 0) return;
   for (const op of inFlight.values()) if (op.tenantKey === tenantKey) return;
-  isolates.delete(tenantKey);
-  if (!entry.isolate.isDisposed) entry.isolate.dispose();
+  pool.drop(tenantKey);
 }
 
 /**

@@ -29,6 +29,7 @@ describe('when frames cross the worker pipe', () => {
       filename: 'sealbox:x',
       entry: 'X',
       source: 'class X extends Component {}',
+      sourceSha256: 'ab'.repeat(32),
       meta: '{}',
       artifactNames: ['a', 'b'],
       artifactBytes: [new Uint8Array([1, 2, 3]), new Uint8Array([])],
