@@ -16,6 +16,7 @@ export default defineConfig({
   resolve: { alias: { sealbox: fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/fast-check.ts'],
     // isolated-vm needs --no-node-snapshot on Node >= 20; the threads pool rejects execArgv.
     pool: 'forks',
     execArgv: ['--no-node-snapshot', '--disable-warning=ExperimentalWarning'],
