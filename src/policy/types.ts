@@ -14,15 +14,26 @@ export interface SourceLimits {
   readonly maxDepth: number;
 }
 
-/** Per-call resource limits, handed to the sandbox as its `SandboxLimits` (same field names). */
+/**
+ * Per-component resource limits (all positive integers). The sandbox takes exactly this shape
+ * (`SandboxLimits` in src/sandbox/limits.ts is this type).
+ */
 export interface ResourceLimits {
+  /** isolate heap limit in MiB (one isolate per tenant per worker; min 8) */
   readonly memoryMb: number;
+  /** wall-clock budget of one call (queue wait, capability calls and async work included), ms */
   readonly callTimeoutMs: number;
+  /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
   readonly maxArgBytes: number;
+  /** UTF-8 bytes of the JSON result of one call */
   readonly maxResultBytes: number;
+  /** nesting depth of arguments and results */
   readonly maxJsonDepth: number;
+  /** capability calls per invocation */
   readonly maxCapabilityCalls: number;
+  /** calls running at once per tenant */
   readonly maxConcurrentCalls: number;
+  /** calls waiting per tenant beyond the running ones; more → ERR_QUEUE_FULL */
   readonly maxQueuedCalls: number;
 }
 

@@ -3,26 +3,10 @@
  * objects of exactly these shapes (`policy.resources`, `policy.capabilities`).
  */
 import { ConfigError } from '../errors.ts';
+import type { ResourceLimits } from '../policy/types.ts';
 
-/** Per-component resource limits (all positive integers). */
-export interface SandboxLimits {
-  /** isolate heap limit in MiB (one isolate per tenant per worker; min 8) */
-  readonly memoryMb: number;
-  /** wall-clock budget of one call (queue wait, capability calls and async work included), ms */
-  readonly callTimeoutMs: number;
-  /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
-  readonly maxArgBytes: number;
-  /** UTF-8 bytes of the JSON result of one call */
-  readonly maxResultBytes: number;
-  /** nesting depth of arguments and results */
-  readonly maxJsonDepth: number;
-  /** capability calls per invocation */
-  readonly maxCapabilityCalls: number;
-  /** calls running at once per tenant */
-  readonly maxConcurrentCalls: number;
-  /** calls waiting per tenant beyond the running ones; more → ERR_QUEUE_FULL */
-  readonly maxQueuedCalls: number;
-}
+/** Per-component resource limits: the policy's `resources` section, one type for both layers. */
+export type SandboxLimits = ResourceLimits;
 
 /** The defaults: 64 MiB, 1000 ms, 1 MiB args and result, depth 64, 1000 capability calls, 4 running, 64 queued. */
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = Object.freeze({
