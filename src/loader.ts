@@ -221,8 +221,20 @@ class KeyringSource {
     }
   }
 
+  /** @throws ConfigError ERR_KEYRING_INVALID when the file cannot be stat'ed (missing, no access). */
   #fileStamp(): { key: string; mtimeMs: number } {
-    const stat = statSync(this.#path!, { bigint: true });
+    let stat;
+    try {
+      stat = statSync(this.#path!, { bigint: true });
+    } catch (error) {
+      // Defends against a raw ENOENT/EACCES escaping createLoader or load: callers switch on `code`.
+      throw new ConfigError(
+        'ERR_KEYRING_INVALID',
+        `keyring file ${this.#path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        {},
+        { cause: error },
+      );
+    }
     return { key: `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`, mtimeMs: Number(stat.mtimeMs) };
   }
 
@@ -240,17 +252,7 @@ class KeyringSource {
   /** The current keyring; re-reads the file when it changed. A broken file throws (fail closed). */
   current(): Keyring {
     if (this.#path !== undefined) {
-      let stamp: { key: string; mtimeMs: number };
-      try {
-        stamp = this.#fileStamp();
-      } catch (error) {
-        throw new ConfigError(
-          'ERR_KEYRING_INVALID',
-          `keyring file ${this.#path} cannot be read`,
-          {},
-          { cause: error },
-        );
-      }
+      const stamp = this.#fileStamp();
       if (stamp.key !== this.#stamp || this.#racy) {
         // Defends against a revoked key staying trusted: a changed file is re-read before this
         // load, and if it no longer parses every load is refused until it is fixed.

@@ -8,7 +8,7 @@
 import { rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrustError } from '../../src/errors.ts';
+import { ConfigError, TrustError } from '../../src/errors.ts';
 import { createLoader, type DecisionEvent } from '../../src/loader.ts';
 import { Keyring } from '../../src/trust/keyring.ts';
 import { CHUNKER, makeWorld, type World } from '../e2e/helpers.ts';
@@ -81,5 +81,21 @@ describe('when an async decision sink rejects (layer: loader)', () => {
       process.off('unhandledRejection', onUnhandled);
       await loader.close();
     }
+  });
+});
+
+describe('when the keyring path does not exist (layer: loader)', () => {
+  it('throws ERR_KEYRING_INVALID from createLoader, not a raw ENOENT', () => {
+    const path = join(world.dir, 'no-such-keyring.json');
+    const error = (() => {
+      try {
+        createLoader({ keyring: path, workers: 1 });
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ code: 'ERR_KEYRING_INVALID' });
   });
 });
