@@ -12,12 +12,22 @@ import { PackError } from '../errors.ts';
  */
 export const ECMA_VERSION = 2024;
 
-function optionsFor(sourceType: 'script' | 'module'): Options {
+/**
+ * The acorn options of every sealbox parse (packer, policy checker, suggester, loader).
+ * Defends against a parser differential: one source of truth, so the policy cannot accept a
+ * syntax the packer or the sandbox goal rejects (or the reverse). Only `locations` and
+ * `onComment` vary; neither changes which programs parse.
+ * @example parse(source, acornOptions('script', { locations: false }))
+ */
+export function acornOptions(
+  sourceType: 'script' | 'module',
+  extra: { readonly locations?: boolean; readonly onComment?: Options['onComment'] } = {},
+): Options {
   // Options are spelled out in full: nothing is left to acorn defaults that could loosen parsing.
   return {
     ecmaVersion: ECMA_VERSION,
     sourceType,
-    locations: true,
+    locations: extra.locations ?? true,
     ranges: false,
     allowHashBang: false,
     allowReturnOutsideFunction: false,
@@ -25,6 +35,7 @@ function optionsFor(sourceType: 'script' | 'module'): Options {
     allowAwaitOutsideFunction: false,
     allowSuperOutsideMethod: false,
     preserveParens: false,
+    ...(extra.onComment ? { onComment: extra.onComment } : {}),
   };
 }
 
@@ -33,7 +44,7 @@ function parseAs(source: string, sourceType: 'script' | 'module'): Program {
     throw new PackError('ERR_PACK_SYNTAX', `expected source text (a string), got ${typeof source}`);
   }
   try {
-    return parse(source, optionsFor(sourceType));
+    return parse(source, acornOptions(sourceType));
   } catch (error) {
     if (error instanceof SyntaxError) {
       const loc = (error as SyntaxError & { loc?: { line: number; column: number } }).loc;

@@ -5,9 +5,9 @@
  * The check is a filter, not the boundary: dynamic property access (`o[k]` with a runtime `k`) and
  * aliasing (`const O = Object`) cannot be decided statically. The isolate is the boundary.
  */
-import { parse, type Node, type Options, type Program } from 'acorn';
+import { parse, type Node, type Program } from 'acorn';
 import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { ECMA_VERSION } from '../component/parse.ts';
+import { acornOptions, ECMA_VERSION } from '../component/parse.ts';
 import { PolicyError, UsageError, type Violation } from '../errors.ts';
 import { fold, TOO_COMPLEX, type ConstBindings } from './fold.ts';
 import { CAPABILITY_RULES, type PolicyRule } from './rules.ts';
@@ -157,23 +157,6 @@ const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map<string, reado
   ['ImportExpression', ['source', 'options']],
   ['ParenthesizedExpression', ['expression']],
 ]);
-
-function parseOptions(onComment: Options['onComment']): Options {
-  // The same options as src/component/parse.ts (the goal the sandbox compiles), plus comments.
-  return {
-    ecmaVersion: ECMA_VERSION,
-    sourceType: 'script',
-    locations: false,
-    ranges: false,
-    allowHashBang: false,
-    allowReturnOutsideFunction: false,
-    allowImportExportEverywhere: false,
-    allowAwaitOutsideFunction: false,
-    allowSuperOutsideMethod: false,
-    preserveParens: false,
-    ...(onComment ? { onComment } : {}),
-  };
-}
 
 class Collector {
   readonly violations: Violation[] = [];
@@ -335,8 +318,12 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
   try {
     program = parse(
       source,
-      parseOptions((_block: boolean, _text: string, start: number) => {
-        comments.push(start);
+      // The same options as the packer and the sandbox goal (one source of truth), plus comments.
+      acornOptions('script', {
+        locations: false,
+        onComment: (_block: boolean, _text: string, start: number) => {
+          comments.push(start);
+        },
       }),
     );
   } catch (error) {

@@ -7,7 +7,7 @@
 import { parse, type Node } from 'acorn';
 import { stringify } from 'yaml';
 import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { ECMA_VERSION } from '../component/parse.ts';
+import { acornOptions } from '../component/parse.ts';
 import { PolicyError, UsageError } from '../errors.ts';
 import { SourceText } from './source-text.ts';
 
@@ -63,14 +63,7 @@ export function suggestPolicy(source: string): PolicySuggestion {
     refuse('source.too-large', `more than ${MAX_SUGGEST_BYTES} characters`);
   let program: Node;
   try {
-    program = parse(source, {
-      ecmaVersion: ECMA_VERSION,
-      sourceType: 'script',
-      allowHashBang: false,
-      allowReturnOutsideFunction: false,
-      allowImportExportEverywhere: false,
-      allowAwaitOutsideFunction: false,
-    });
+    program = parse(source, acornOptions('script', { locations: false }));
   } catch (error) {
     const pos = (error as { pos?: number }).pos;
     const message = error instanceof Error ? error.message.replace(/ \(\d+:\d+\)$/, '') : 'error';
