@@ -165,6 +165,21 @@ function writtenNames(module: ModuleRecord): Set<string> {
   return names;
 }
 
+/**
+ * Whether `name`, declared in `module`, is a mutable binding (`let`/`var`, or a function or class
+ * declaration: `pick = other` rebinds it) that the module assigns somewhere. A packed script
+ * copies such a value once where ES modules keep it live, so an import of it is refused.
+ */
+function isReassigned(module: ModuleRecord, name: string): boolean {
+  const mutable = (module.decls.get(name) ?? []).some(
+    (d) =>
+      d.kind === 'function' ||
+      d.kind === 'class' ||
+      (d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const'),
+  );
+  return mutable && writtenNames(module).has(name);
+}
+
 function where(module: ModuleRecord, node: Node): string {
   const start = node.loc?.start;
   return `${module.display}:${start?.line ?? 0}:${start?.column ?? 0}`;
@@ -1024,14 +1039,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
       const binding = module.imports.get(local);
       const t = bundler.resolveLocal(module, local);
       if (!binding || t?.kind !== 'decl' || t.module === module) continue;
-      // Function and class declarations are mutable bindings too (`pick = other` in the same file).
-      const reassignable = (t.module.decls.get(t.name) ?? []).some(
-        (d) =>
-          d.kind === 'function' ||
-          d.kind === 'class' ||
-          (d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const'),
-      );
-      if (reassignable && writtenNames(t.module).has(t.name)) {
+      if (isReassigned(t.module, t.name)) {
         throw new PackError(
           'ERR_PACK_IMPORT',
           `${where(module, binding.node)}: '${local}' is a \`let\`/\`var\`/function/class binding that ${t.module.display} reassigns; a packed script copies imported values once, so the change would not be seen here (ES modules keep it live). Export a function that returns the current value instead`,
@@ -1045,13 +1053,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   for (const [module, ns] of namespaces) {
     for (const { name, target: t } of ns.entries) {
       if (t.kind !== 'decl') continue;
-      const reassignable = (t.module.decls.get(t.name) ?? []).some(
-        (d) =>
-          d.kind === 'function' ||
-          d.kind === 'class' ||
-          (d.kind === 'variable' && (d.node as unknown as { kind: string }).kind !== 'const'),
-      );
-      if (reassignable && writtenNames(t.module).has(t.name)) {
+      if (isReassigned(t.module, t.name)) {
         throw new PackError(
           'ERR_PACK_IMPORT',
           `${where(ns.siteModule, ns.site)}: the namespace of ${module.display} includes '${name}', a \`let\`/\`var\`/function/class binding that ${t.module.display} reassigns; a packed namespace copies every export once, so the change would not be seen (ES modules keep it live). Export a function that returns the current value instead`,
