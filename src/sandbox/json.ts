@@ -131,7 +131,12 @@ export function decodeJson(
   let value: unknown;
   try {
     value =
-      text.includes('"__proto__"') || text.includes('"constructor"') || text.includes('"prototype"')
+      // Defends against a compromised worker spelling a dropped key with escapes ("\u005f_proto__"):
+      // any backslash in the text sends it through the reviver, which sees the decoded key.
+      text.includes('\\') ||
+      text.includes('"__proto__"') ||
+      text.includes('"constructor"') ||
+      text.includes('"prototype"')
         ? (JSON.parse(text, (key, v: unknown) => (DROPPED_KEYS.has(key) ? undefined : v)) as unknown)
         : (JSON.parse(text) as unknown);
   } catch {
