@@ -4,6 +4,7 @@
  * (signature math, payload parsing, schema, hashes); time windows, revocation, scopes, threshold,
  * tenant, expiry and rollback are checked again on every call.
  */
+import { ConfigError } from '../errors.ts';
 import type { Envelope, Statement } from '../envelope/types.ts';
 
 /** What a cache entry remembers: the pure result of decoding and signature checks. */
@@ -16,6 +17,16 @@ export interface CachedVerification {
   readonly validKeyids: readonly string[];
   /** per-signature failure reasons before scope checks (unknown key, bad signature) */
   readonly preRefusals: readonly ('ERR_KEY_UNKNOWN' | 'ERR_SIGNATURE_INVALID' | 'ERR_KEY_REVOKED')[];
+}
+
+// Defends against an unbounded cache: NaN compares false with every size, so `maxEntries: NaN`
+// (a bad config value) would silently disable eviction; only numbers >= 0 are accepted.
+function bound(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new ConfigError('ERR_CONFIG_INVALID', `VerifyCache: ${name} must be a number >= 0`);
+  }
+  return value;
 }
 
 /** Options of a {@link VerifyCache}. */
@@ -36,9 +47,10 @@ export class VerifyCache {
   readonly #maxBytes: number;
   #bytes = 0;
 
+  /** @throws ConfigError ERR_CONFIG_INVALID when a bound is not a non-negative number. */
   constructor(options: VerifyCacheOptions = {}) {
-    this.#maxEntries = Math.max(1, Math.floor(options.maxEntries ?? 1024));
-    this.#maxBytes = Math.max(0, Math.floor(options.maxBytes ?? 64 * 1024 * 1024));
+    this.#maxEntries = Math.max(1, Math.floor(bound(options.maxEntries, 1024, 'maxEntries')));
+    this.#maxBytes = Math.max(0, Math.floor(bound(options.maxBytes, 64 * 1024 * 1024, 'maxBytes')));
   }
 
   /** The entry for `key`, refreshed as most recently used. */

@@ -215,6 +215,12 @@ describe('when the cache is used', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('throws ERR_CONFIG_INVALID for a NaN or negative bound (NaN would disable eviction)', () => {
+    expect(codeOf(() => new VerifyCache({ maxEntries: Number.NaN }))).toBe('ERR_CONFIG_INVALID');
+    expect(codeOf(() => new VerifyCache({ maxBytes: Number.NaN }))).toBe('ERR_CONFIG_INVALID');
+    expect(codeOf(() => new VerifyCache({ maxEntries: -1 }))).toBe('ERR_CONFIG_INVALID');
+  });
+
   it('returns a payload copy the caller cannot use to poison the cache', () => {
     const cache = new VerifyCache();
     const first = verifyEnvelope(text, ringOf(KEY_A), { now: NOW, cache });
