@@ -250,15 +250,21 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const capabilities = new Map<string, HostCapability>();
   capabilities.set('log', createLogCapability(logger));
   capabilities.set('kv', createKvCapability(kv));
+  // Defends against a malformed option crashing with an untyped TypeError: shapes are checked first.
+  if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'capabilities: expected an array');
+  }
   for (const capability of options.capabilities ?? []) {
     if (
       typeof capability?.name !== 'string' ||
+      capability.methods === null ||
+      typeof capability.methods !== 'object' ||
       !CAPABILITY_NAME.test(capability.name) ||
       capabilities.has(capability.name)
     ) {
       throw new ConfigError(
         'ERR_CONFIG_INVALID',
-        `capability name ${String(capability?.name).slice(0, 64)} is invalid or taken`,
+        `capability ${String(capability?.name).slice(0, 64)}: expected a free, valid name and a methods object`,
       );
     }
     for (const method of Object.keys(capability.methods)) {

@@ -140,6 +140,15 @@ describe('when a custom capability is used', () => {
       createSupervisor({ capabilities: [{ name: 'kv', methods: { get: { handler: () => 1 } } }] }),
     ).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
   });
+  it.each([
+    ['capabilities that are not an array', { capabilities: 5 }],
+    ['a capability without methods', { capabilities: [{ name: 'geo' }] }],
+    ['a capability whose methods are null', { capabilities: [{ name: 'geo', methods: null }] }],
+  ])('rejects %s with a typed ERR_CONFIG_INVALID', (_name, options) => {
+    expect(() => createSupervisor(options as never)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', code: 'ERR_CONFIG_INVALID' }),
+    );
+  });
 });
 
 describe('when a capability is granted with callsPerSecond 0', () => {
