@@ -129,6 +129,9 @@ const BASE_FRAME_BYTES = 1024 * 1024;
 const KILL_GRACE_MS = 400;
 const MAX_IDENTIFIER_IN_FILENAME = 128;
 const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
+
+/** Most callable methods one component may advertise. */
+const MAX_METHODS = 1000;
 const SANDBOX_CODES: ReadonlySet<string> = new Set([
   'ERR_TIMEOUT',
   'ERR_MEMORY_LIMIT',
@@ -776,7 +779,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         } catch {
           methods = undefined;
         }
-        if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
+        // Defends against a compromised worker advertising methods the host would then expose and
+        // route: at most MAX_METHODS entries; only plain identifiers other than `constructor` are
+        // kept (a method with a non-identifier name is not callable from the host).
+        if (Array.isArray(methods) && methods.length <= MAX_METHODS) {
+          methods = methods.filter((m) => typeof m === 'string' && ENTRY_NAME.test(m) && m !== 'constructor');
+        } else {
+          methods = undefined;
+        }
+        if (!Array.isArray(methods)) {
           slot.records.delete(key);
           throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a load with garbage');
         }
