@@ -15,7 +15,14 @@ import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
 import { TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
-import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
+import {
+  ConfigError,
+  SandboxError,
+  SealboxError,
+  PolicyError,
+  UsageError,
+  type ErrorCode,
+} from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
@@ -243,7 +250,16 @@ class KeyringSource {
   // and a file modified in the last KEYRING_RACY_MS is re-read on every load until it settles
   // (git's "racily clean" rule).
   #reload(stamp: { key: string; mtimeMs: number }): void {
-    this.#keyring = Keyring.load(this.#path!);
+    try {
+      this.#keyring = Keyring.load(this.#path!);
+    } catch (error) {
+      // A keyring path that is no longer a readable regular file (deleted between stat and open,
+      // swapped for a FIFO or device) is a broken keyring: the same code as a stat failure.
+      if (error instanceof UsageError && error.code === 'ERR_IO') {
+        throw new ConfigError('ERR_KEYRING_INVALID', error.message, {}, { cause: error });
+      }
+      throw error;
+    }
     this.#stamp = stamp.key;
     this.#racy = Date.now() - stamp.mtimeMs < KEYRING_RACY_MS;
   }
