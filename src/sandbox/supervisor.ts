@@ -23,8 +23,8 @@ import {
 import { decodeJson, encodeJson } from './json.ts';
 import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
+import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
 import {
-  CAPABILITY_NAME,
   parseCapabilityGrants,
   parseSandboxLimits,
   type CapabilityGrants,
@@ -125,7 +125,6 @@ const BASE_FRAME_BYTES = 1024 * 1024;
 /** Extra time the host gives a worker beyond a call's deadline before killing it. */
 const KILL_GRACE_MS = 400;
 const MAX_IDENTIFIER_IN_FILENAME = 128;
-const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Most callable methods one component may advertise. */
 const MAX_METHODS = 1000;
@@ -268,7 +267,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       );
     }
     for (const method of Object.keys(capability.methods)) {
-      if (!CAPABILITY_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
+      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,
