@@ -10,6 +10,7 @@ import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.
 import { acornOptions } from '../component/parse.ts';
 import { PolicyError, UsageError } from '../errors.ts';
 import { SourceText } from './source-text.ts';
+import { BIGINT_LITERAL } from './rules.ts';
 
 /** What a source needs, sorted. */
 export interface PolicySuggestion {
@@ -86,6 +87,7 @@ export function suggestPolicy(source: string): PolicySuggestion {
     if (depth > MAX_SUGGEST_DEPTH)
       refuse('source.too-deep', `AST nesting deeper than ${MAX_SUGGEST_DEPTH}`, node.start);
     types.add(node.type);
+    if (node.type === 'Literal' && typeof node['bigint'] === 'string') types.add(BIGINT_LITERAL);
     if (node.type === 'MemberExpression') {
       const object = node['object'] as AnyNode;
       if (object.type === 'Identifier') memberOf.set(object, node);
