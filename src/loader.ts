@@ -18,6 +18,7 @@ import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
 import {
@@ -441,6 +442,8 @@ export function createLoader(options: LoaderOptions): Loader {
         artifacts: decodeArtifacts(statement),
         grants: effective.capabilities,
         limits: effective.resources,
+        // BigInt at run time only where the policy lets the tenant write BigInt literals.
+        bigint: effective.syntax.has(BIGINT_LITERAL),
       });
       stages.sandbox = elapsed(t);
       live.add(sandboxed);

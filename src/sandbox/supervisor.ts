@@ -74,6 +74,12 @@ export interface ComponentSpec {
   readonly artifacts: Readonly<Record<string, Uint8Array>>;
   readonly grants: CapabilityGrants;
   readonly limits: SandboxLimits;
+  /**
+   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
+   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
+   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
+   */
+  readonly bigint?: boolean;
 }
 
 /** A component running in the sandbox. */
@@ -1054,6 +1060,10 @@ function checkSpec(
   if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
   }
+  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  }
+  const bigint = spec.bigint === true;
   const limits = parseSandboxLimits(spec.limits, 'spec.limits');
   const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
   const caps: Record<string, string[]> = {};
@@ -1102,6 +1112,7 @@ function checkSpec(
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
     maxCapabilityCalls: limits.maxCapabilityCalls,
+    bigint,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
@@ -1114,6 +1125,7 @@ function checkSpec(
     artifacts: spec.artifacts,
     grants,
     limits,
+    bigint,
   });
   // Defends against running a different script than this spec's: the worker caches compiled
   // scripts by this digest, so it is computed here from the source itself, never taken from a caller.
