@@ -125,7 +125,8 @@ function toJsonValue(input: string | Uint8Array, limits: EnvelopeLimits): unknow
 function refuseShape(problem: BudgetProblem, limits: EnvelopeLimits): never {
   switch (problem.kind) {
     case 'itemsPerArray':
-      // The only array in an envelope is `signatures`.
+      if (problem.depth !== 2) return malformed('envelope JSON is not an object of three fields');
+      // The only array inside an envelope is `signatures`.
       throw new EnvelopeError(
         'ERR_TOO_MANY_SIGNATURES',
         `signatures: expected at most ${limits.maxSignatures}, got more`,

@@ -46,6 +46,8 @@ export type BudgetProblem =
         | 'stringLength'
         | 'keyLength';
       readonly limit: number;
+      /** nesting depth where the budget broke (1 = inside the top-level container) */
+      readonly depth: number;
     }
   | { readonly kind: 'duplicate'; readonly key: string }
   | { readonly kind: 'syntax' };
@@ -114,9 +116,10 @@ export function checkJsonBudget(text: string, budget: JsonBudget): BudgetProblem
 
   // Counts one value starting here; returns a problem when a budget is broken.
   const value = (): BudgetProblem | undefined => {
-    if (++totalValues > budget.maxTotalValues) return { kind: 'totalValues', limit: budget.maxTotalValues };
+    if (++totalValues > budget.maxTotalValues)
+      return { kind: 'totalValues', limit: budget.maxTotalValues, depth };
     if (depth > 0 && kinds[depth] === ARRAY && ++counts[depth]! > budget.maxItemsPerArray) {
-      return { kind: 'itemsPerArray', limit: budget.maxItemsPerArray };
+      return { kind: 'itemsPerArray', limit: budget.maxItemsPerArray, depth };
     }
     return undefined;
   };
@@ -128,11 +131,12 @@ export function checkJsonBudget(text: string, budget: JsonBudget): BudgetProblem
       if (closing === undefined) return { kind: 'syntax' };
       const size = closing.end - i - 1;
       if (expectKey) {
-        if (++totalKeys > budget.maxTotalKeys) return { kind: 'totalKeys', limit: budget.maxTotalKeys };
+        if (++totalKeys > budget.maxTotalKeys)
+          return { kind: 'totalKeys', limit: budget.maxTotalKeys, depth };
         if (++counts[depth]! > budget.maxKeysPerObject) {
-          return { kind: 'keysPerObject', limit: budget.maxKeysPerObject };
+          return { kind: 'keysPerObject', limit: budget.maxKeysPerObject, depth };
         }
-        if (size > budget.maxKeyLength) return { kind: 'keyLength', limit: budget.maxKeyLength };
+        if (size > budget.maxKeyLength) return { kind: 'keyLength', limit: budget.maxKeyLength, depth };
         if (seen !== undefined) {
           let key = text.slice(i + 1, closing.end);
           if (closing.escaped || key.includes('\\')) {
@@ -150,7 +154,8 @@ export function checkJsonBudget(text: string, budget: JsonBudget): BudgetProblem
       } else {
         const problem = value();
         if (problem !== undefined) return problem;
-        if (size > budget.maxStringLength) return { kind: 'stringLength', limit: budget.maxStringLength };
+        if (size > budget.maxStringLength)
+          return { kind: 'stringLength', limit: budget.maxStringLength, depth };
       }
       i = closing.end + 1;
       continue;
@@ -158,7 +163,7 @@ export function checkJsonBudget(text: string, budget: JsonBudget): BudgetProblem
     if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       const problem = value();
       if (problem !== undefined) return problem;
-      if (depth >= budget.maxDepth) return { kind: 'depth', limit: budget.maxDepth };
+      if (depth >= budget.maxDepth) return { kind: 'depth', limit: budget.maxDepth, depth };
       depth++;
       kinds[depth] = c === OPEN_BRACE ? OBJECT : ARRAY;
       counts[depth] = 0;
