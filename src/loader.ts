@@ -13,6 +13,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
+import { envelopeLimitsFor } from './envelope/limits.ts';
 import { TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
@@ -85,7 +86,10 @@ export interface LoaderOptions {
   readonly logger?: (entry: LogEntry) => void;
   /** Receives one event per load. */
   readonly onDecision?: (event: DecisionEvent) => void;
-  /** Largest envelope accepted, bytes (default: the envelope layer's limit, 32 MiB). */
+  /**
+   * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
@@ -411,9 +415,12 @@ export function createLoader(options: LoaderOptions): Loader {
         threshold: effective.trust.minSignatures,
         requireExpiry: effective.trust.requireExpiry,
         rollback,
-        ...(options.maxEnvelopeBytes !== undefined
-          ? { limits: { maxEnvelopeBytes: options.maxEnvelopeBytes } }
-          : {}),
+        // Defends against unauthenticated CPU work: the tenant's policy sizes the envelope (the
+        // class, plus artifacts counted separately) before any byte is parsed or hashed.
+        limits: {
+          ...envelopeLimitsFor(effective.envelope),
+          ...(options.maxEnvelopeBytes !== undefined ? { maxEnvelopeBytes: options.maxEnvelopeBytes } : {}),
+        },
       });
       cached.verify = verified.cached === true;
       stages.verify = elapsed(t);
