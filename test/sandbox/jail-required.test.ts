@@ -120,6 +120,26 @@ describeJailed('when workers run with jail: required (layer: sandbox jail)', (ja
   });
 });
 
+describeJailed('when a jailed worker grows past its hard memory cap (layer: sandbox memory cap)', (jail) => {
+  it('counts the worker below bwrap and kills it: ERR_MEMORY_LIMIT, then serves again', async () => {
+    const supervisor = createSupervisor({ workers: 1, jail, workerMemoryCapMb: 256 });
+    try {
+      const c = await supervisor.instantiate(
+        spec(
+          cls(`hold() { this.keep = new Uint8Array(320 * 1024 * 1024).fill(7); const end = Date.now() + 15000; while (Date.now() < end) {} return 1; }
+               ok() { return 'ok'; }`),
+          { limits: { callTimeoutMs: 20_000, memoryMb: 1024 } },
+        ),
+      );
+      await expectCode(c.call('hold'), 'SandboxError', 'ERR_MEMORY_LIMIT');
+      expect(supervisor.stats().restarts).toBe(1);
+      expect(await c.call('ok')).toBe('ok');
+    } finally {
+      await supervisor.close();
+    }
+  });
+});
+
 describeJailed('when the loader is created with jail: required (layer: loader)', () => {
   it('reports jailed once, and its workers are jailed', async () => {
     const world = makeWorld();
