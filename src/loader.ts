@@ -21,6 +21,7 @@ import { assertSourceAllowed, checkSource, type CheckResult } from './policy/che
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
+import { resolveJail, type JailMode, type JailStatus } from './sandbox/jail.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
 import {
   createSupervisor,
@@ -93,6 +94,16 @@ export interface LoaderOptions {
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
+  /**
+   * OS jail around the sandbox's worker processes (bubblewrap, docs/sandbox.md): `auto` (default)
+   * jails them when this machine can, `required` refuses to start when it cannot, `off` never jails.
+   */
+  readonly jail?: JailMode;
+  /**
+   * Told once, at creation, whether workers run jailed and if not why. Default: when `auto` could
+   * not jail, a process warning (code SEALBOX_JAIL_OFF).
+   */
+  readonly onJail?: (status: JailStatus) => void;
 }
 
 /** A component loaded into the sandbox: call its methods, dispose it when done. */
@@ -132,6 +143,8 @@ export interface Loader {
   setKeyring(keyring: Keyring): void;
   /** The policy set in force. */
   readonly policy: PolicySet;
+  /** Whether this loader's workers run in the OS jail, decided once at creation. */
+  readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
   close(): Promise<void>;
 }
@@ -166,6 +179,8 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
   'onDecision',
   'maxEnvelopeBytes',
   'now',
+  'jail',
+  'onJail',
 ]);
 
 function badTenant(got: string, cause?: unknown): never {
@@ -274,6 +289,28 @@ class KeyringSource {
   }
 }
 
+let warnedNoJail = false;
+
+/** Says once whether workers are jailed: to `onJail`, or (unjailed under `auto`) as a process warning. */
+function announceJail(status: JailStatus, onJail: ((status: JailStatus) => void) | undefined): void {
+  if (onJail !== undefined) {
+    try {
+      const result: unknown = onJail(status);
+      // Defends against an async sink whose rejection would be unhandled and end the node.
+      if (result instanceof Promise) result.catch(() => undefined);
+    } catch {
+      // Policy: a throwing sink does not stop the node from starting; the status stays on loader.jail.
+    }
+    return;
+  }
+  if (status.jailed || status.mode === 'off' || warnedNoJail) return;
+  // Once per process: every loader of this process decides the same way.
+  warnedNoJail = true;
+  process.emitWarning(`sealbox: sandbox workers run without the OS jail: ${status.reason ?? 'unknown'}`, {
+    code: 'SEALBOX_JAIL_OFF',
+  });
+}
+
 /**
  * Creates the loader a multi-tenant node uses to run signed components.
  *
@@ -303,6 +340,13 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onDecision must be a function');
   }
 
+  // Decided once, before anything else starts: `required` refuses here, naming what is missing.
+  const onJail = options.onJail;
+  if (onJail !== undefined && typeof onJail !== 'function') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
+  }
+  const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
     options.policy === undefined || typeof options.policy === 'string'
@@ -325,7 +369,9 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.kv !== undefined ? { kv: options.kv } : {}),
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
+    ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
+  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
   const live = new Set<SandboxedComponent>();
@@ -523,6 +569,7 @@ export function createLoader(options: LoaderOptions): Loader {
   return Object.freeze({
     load,
     policy,
+    jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
     async close() {
