@@ -15,9 +15,12 @@ const ORDER = [
   'trust',
   'component',
   'policy',
+  'store',
   'sandbox',
+  'follow',
   'loader',
   'index',
+  'serve',
   'cli',
 ];
 
