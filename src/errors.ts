@@ -127,6 +127,12 @@ export const ERROR_CODES = {
   ERR_INSTANTIATE: { kind: 'SandboxError', summary: 'the component could not be compiled or constructed' },
   ERR_COMPONENT_THREW: { kind: 'ComponentError', summary: 'the component code threw an exception' },
 
+  // fleet: follow and sealbox serve
+  ERR_NO_VERSION: { kind: 'SandboxError', summary: 'no published version of the component was accepted' },
+  ERR_REQUEST_INVALID: { kind: 'UsageError', summary: 'an HTTP request to sealbox serve is malformed' },
+  ERR_UNAUTHORIZED: { kind: 'UsageError', summary: 'the HTTP request has no known bearer token' },
+  ERR_FORBIDDEN: { kind: 'UsageError', summary: 'the bearer token belongs to another tenant' },
+
   // bugs
   ERR_INTERNAL: { kind: 'InternalError', summary: 'a bug in sealbox' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
