@@ -10,7 +10,9 @@ import { guard } from './guard.ts';
 import { assertPlainJson, canonicalBytes } from './canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
 import { visibleName, visibleText } from './visible.ts';
-import { STATEMENT_TYPE, type Artifact, type JsonValue, type Statement } from './types.ts';
+import { checkDependencies } from './dependencies.ts';
+import { readStatementVersion } from './statement-version.ts';
+import { type Artifact, type JsonValue, type Statement } from './types.ts';
 
 /** Tenant and identifier names: lowercase, digits, `.`, `_`, `-`; 1..64 chars; no path tricks. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -46,6 +48,8 @@ const FIELDS = [
   'packer',
 ] as const;
 const OPTIONAL = new Set<string>(['expiresAt']);
+/** v2 adds `dependencies` (required there: a v2 statement without it is written as v1). */
+const FIELDS_V2 = [...FIELDS, 'dependencies'] as const;
 const ARTIFACT_FIELDS = ['sha256', 'size', 'mediaType', 'data'] as const;
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -141,8 +145,17 @@ function deepFreeze<T>(value: T): T {
  * The object must come from JSON.parse (plain JSON); it is frozen in place.
  */
 function checkStatement(value: unknown, limits: EnvelopeLimits): Statement {
-  const s = closedObject(value, '', FIELDS, OPTIONAL);
-  if (s['_type'] !== STATEMENT_TYPE) invalid('_type', `expected ${STATEMENT_TYPE}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    invalid('', `expected an object, got ${kind(value)}`);
+  }
+  // The format version first: a newer statement is refused as newer (ERR_STATEMENT_VERSION, naming
+  // the release that reads it), not as a schema violation of the fields it added.
+  const format = readStatementVersion(
+    (value as Record<string, unknown>)['_type'],
+    (value as Record<string, unknown>)['packer'],
+  );
+  const s = closedObject(value, '', format >= 2 ? FIELDS_V2 : FIELDS, OPTIONAL);
+  if (format >= 2) checkDependencies(s['dependencies']);
   text(s['tenant'], 'tenant', 64, NAME_PATTERN);
   text(s['identifier'], 'identifier', 64, NAME_PATTERN);
   const version = s['version'];
