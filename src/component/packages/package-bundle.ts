@@ -11,8 +11,10 @@ import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../../errors.ts';
 import { ENTRY_PATTERN } from '../../envelope/statement.ts';
 import type { Dependency } from '../../envelope/types.ts';
-import { findFreeVariables, SANDBOX_GLOBALS } from '../free-variables.ts';
-import { parseModule, parseScript } from '../parse.ts';
+import { findFreeVariables } from '../../ast/free-variables.ts';
+import { parseModule, parseScript } from '../../ast/parse.ts';
+import { SANDBOX_GLOBALS } from '../../ast/sandbox-globals.ts';
+import { forEachNode } from '../../ast/walk.ts';
 import type { BundlerResult, Refusal } from './bundler-protocol.ts';
 import { dependenciesOf, packageOf } from './package-info.ts';
 import { runBundler } from './run-bundler.ts';
@@ -107,23 +109,6 @@ function runChecked(entry: string, root: string): Chunk {
   return result;
 }
 
-/** Every node under `root`, iteratively. */
-function walk(root: Node, visit: (node: Node) => void): void {
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
-    visit(node);
-    for (const key of Object.keys(node)) {
-      if (key === 'loc') continue;
-      const value = (node as unknown as Record<string, unknown>)[key];
-      for (const child of Array.isArray(value) ? value : [value]) {
-        if (child !== null && typeof child === 'object' && typeof (child as Node).type === 'string')
-          stack.push(child as Node);
-      }
-    }
-  }
-}
-
 /** Replaces `node`'s text, keeping the line count (the source map stays valid). */
 function splice(
   edits: { start: number; end: number; text: string }[],
@@ -200,7 +185,7 @@ export function bundleWithPackages(
   }
 
   // Whatever is left must work in a script: no computed import(), no import.meta.
-  walk(program, (node) => {
+  forEachNode(program, (node) => {
     if (node.type === 'ImportExpression' || node.type === 'MetaProperty') {
       const pos = origin(node.loc?.start.line ?? 0, node.loc?.start.column ?? 0);
       const text = code.slice(node.start, Math.min(node.end, node.start + 80));
