@@ -4,14 +4,13 @@
  * name then version, files by path, no duplicates), so one component has one encoding.
  */
 import { EnvelopeError } from '../errors.ts';
+import { NPM_PACKAGE_NAME } from '../names.ts';
 import { visibleName } from './visible.ts';
 
 /** At most this many packages, and this many files across them. */
 export const MAX_DEPENDENCIES = 1024;
 export const MAX_DEPENDENCY_FILES = 8192;
 
-// npm's package-name rule (lowercase, optional scope), at most 214 characters.
-const PACKAGE_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const INTEGRITY = /^sha(?:256|384|512)-[A-Za-z0-9+/]{20,200}={0,2}$/;
 // eslint-disable-next-line no-control-regex
@@ -63,7 +62,7 @@ export function checkDependencies(value: unknown): void {
   value.forEach((item: unknown, i) => {
     const field = `dependencies[${i}]`;
     const d = closed(item, field, ['name', 'version', 'license', 'files'], ['integrity']);
-    const name = shortText(d['name'], `${field}.name`, 214, PACKAGE_NAME);
+    const name = shortText(d['name'], `${field}.name`, 214, NPM_PACKAGE_NAME);
     const version = shortText(d['version'], `${field}.version`, 64);
     shortText(d['license'], `${field}.license`, 128);
     if (Object.hasOwn(d, 'integrity')) shortText(d['integrity'], `${field}.integrity`, 220, INTEGRITY);

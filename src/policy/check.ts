@@ -12,7 +12,7 @@ import { CONTEXT_GLOBALS } from '../ast/sandbox-globals.ts';
 import { SKIP, STOP, walk as walkTree, type AnyNode } from '../ast/walk.ts';
 import { PolicyError, UsageError, type Violation } from '../errors.ts';
 import { fold, TOO_COMPLEX, type ConstBindings } from './fold.ts';
-import { CAPABILITY_RULES, type PolicyRule } from './rules.ts';
+import { BIGINT_LITERAL, CAPABILITY_RULES, type PolicyRule } from './rules.ts';
 import { SourceText } from './source-text.ts';
 import type { CheckOptions, CheckResult, EffectivePolicy } from './types.ts';
 
@@ -353,6 +353,16 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     }
     if (!syntax.has(type)) {
       out.add('syntax.node-type', `node type ${type} is not allowed by policy`, node.start);
+    }
+
+    // Defends against BigInt work that ignores the isolate timeout (7n ** 12000000n: ~1.8 s of
+    // uninterruptible V8 work from a 16-byte literal): BigInt literals need an explicit grant.
+    if (type === 'Literal' && typeof node['bigint'] === 'string' && !syntax.has(BIGINT_LITERAL)) {
+      out.add(
+        'syntax.bigint',
+        `BigInt literal is not allowed by policy (syntax.allow lacks ${BIGINT_LITERAL})`,
+        node.start,
+      );
     }
 
     switch (type) {

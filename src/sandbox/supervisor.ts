@@ -23,8 +23,8 @@ import {
 import { decodeJson, encodeJson } from './json.ts';
 import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
+import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
 import {
-  CAPABILITY_NAME,
   parseCapabilityGrants,
   parseSandboxLimits,
   type CapabilityGrants,
@@ -74,6 +74,12 @@ export interface ComponentSpec {
   readonly artifacts: Readonly<Record<string, Uint8Array>>;
   readonly grants: CapabilityGrants;
   readonly limits: SandboxLimits;
+  /**
+   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
+   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
+   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
+   */
+  readonly bigint?: boolean;
 }
 
 /** A component running in the sandbox. */
@@ -125,7 +131,6 @@ const BASE_FRAME_BYTES = 1024 * 1024;
 /** Extra time the host gives a worker beyond a call's deadline before killing it. */
 const KILL_GRACE_MS = 400;
 const MAX_IDENTIFIER_IN_FILENAME = 128;
-const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Most callable methods one component may advertise. */
 const MAX_METHODS = 1000;
@@ -268,7 +273,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       );
     }
     for (const method of Object.keys(capability.methods)) {
-      if (!CAPABILITY_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
+      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,
@@ -1055,6 +1060,10 @@ function checkSpec(
   if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
   }
+  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  }
+  const bigint = spec.bigint === true;
   const limits = parseSandboxLimits(spec.limits, 'spec.limits');
   const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
   const caps: Record<string, string[]> = {};
@@ -1103,6 +1112,7 @@ function checkSpec(
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
     maxCapabilityCalls: limits.maxCapabilityCalls,
+    bigint,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
@@ -1115,6 +1125,7 @@ function checkSpec(
     artifacts: spec.artifacts,
     grants,
     limits,
+    bigint,
   });
   // Defends against running a different script than this spec's: the worker caches compiled
   // scripts by this digest, so it is computed here from the source itself, never taken from a caller.

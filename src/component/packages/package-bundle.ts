@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../../errors.ts';
-import { ENTRY_PATTERN } from '../../envelope/statement.ts';
+import { ENTRY_CLASS_NAME } from '../../names.ts';
 import type { Dependency } from '../../envelope/types.ts';
 import { findFreeVariables } from '../../ast/free-variables.ts';
 import { parseModule, parseScript } from '../../ast/parse.ts';
@@ -202,7 +202,7 @@ export function bundleWithPackages(
     );
   }
   checkEntryClass(program, local, componentLocal, display(root, file), exportName);
-  if (!ENTRY_PATTERN.test(local)) {
+  if (!ENTRY_CLASS_NAME.test(local)) {
     throw new PackError('ERR_PACK_EXPORT', `class name ${local.slice(0, 40)} must be an ASCII identifier`, {
       export: exportName,
     });
