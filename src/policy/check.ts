@@ -5,9 +5,9 @@
  * The check is a filter, not the boundary: dynamic property access (`o[k]` with a runtime `k`) and
  * aliasing (`const O = Object`) cannot be decided statically. The isolate is the boundary.
  */
-import { parse, type Node, type Program } from 'acorn';
+import type { Node, Program } from 'acorn';
 import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { acornOptions, ECMA_VERSION } from '../component/parse.ts';
+import { acornOptions, ECMA_VERSION, parseProgram } from '../component/parse.ts';
 import { PolicyError, UsageError, type Violation } from '../errors.ts';
 import { fold, TOO_COMPLEX, type ConstBindings } from './fold.ts';
 import { CAPABILITY_RULES, type PolicyRule } from './rules.ts';
@@ -316,7 +316,7 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
   const comments: number[] = [];
   let program: Program;
   try {
-    program = parse(
+    program = parseProgram(
       source,
       // The same options as the packer and the sandbox goal (one source of truth), plus comments.
       acornOptions('script', {

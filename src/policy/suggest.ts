@@ -4,10 +4,10 @@
  * component actually uses. The suggestion is advice: it is not checked against forbidden names,
  * and `sealbox check` still decides.
  */
-import { parse, type Node } from 'acorn';
+import type { Node } from 'acorn';
 import { stringify } from 'yaml';
 import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { acornOptions } from '../component/parse.ts';
+import { acornOptions, parseProgram } from '../component/parse.ts';
 import { PolicyError, UsageError } from '../errors.ts';
 import { SourceText } from './source-text.ts';
 
@@ -63,7 +63,7 @@ export function suggestPolicy(source: string): PolicySuggestion {
     refuse('source.too-large', `more than ${MAX_SUGGEST_BYTES} characters`);
   let program: Node;
   try {
-    program = parse(source, acornOptions('script', { locations: false }));
+    program = parseProgram(source, acornOptions('script', { locations: false }));
   } catch (error) {
     const pos = (error as { pos?: number }).pos;
     const message = error instanceof Error ? error.message.replace(/ \(\d+:\d+\)$/, '') : 'error';
