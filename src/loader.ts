@@ -13,11 +13,12 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
-import { NAME_PATTERN } from './envelope/statement.ts';
+import { TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
 import {
@@ -166,7 +167,7 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
 function badTenant(got: string, cause?: unknown): never {
   throw new ConfigError(
     'ERR_CONFIG_INVALID',
-    `load: options.tenant must be a string matching ${NAME_PATTERN.source}, got ${got}`,
+    `load: options.tenant must be a string matching ${TENANT_NAME.source}, got ${got}`,
     {},
     cause === undefined ? undefined : { cause },
   );
@@ -194,7 +195,7 @@ function readTenant(loadOptions: unknown): string {
   if (typeof tenant !== 'string') badTenant(tenant === null ? 'null' : typeof tenant);
   // Defends against a caller's tenant that later becomes a file name or kv namespace, or carries
   // terminal escapes into logs: only the statement-tenant syntax is accepted.
-  if (!NAME_PATTERN.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
+  if (!TENANT_NAME.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
   return tenant;
 }
 
@@ -441,6 +442,8 @@ export function createLoader(options: LoaderOptions): Loader {
         artifacts: decodeArtifacts(statement),
         grants: effective.capabilities,
         limits: effective.resources,
+        // BigInt at run time only where the policy lets the tenant write BigInt literals.
+        bigint: effective.syntax.has(BIGINT_LITERAL),
       });
       stages.sandbox = elapsed(t);
       live.add(sandboxed);

@@ -1,6 +1,7 @@
 /**
  * The one way sealbox parses JavaScript: acorn, pinned to the ECMAScript edition the sandbox's V8
- * runs, with locations. The packer, the policy checker and the loader all go through here.
+ * runs, with locations. The packer, the policy checker and the suggester all go through here;
+ * nothing else in src/ imports acorn's parser (test/architecture.test.ts pins that).
  */
 import { Parser, type Options, type Program } from 'acorn';
 import { PackError } from '../errors.ts';
@@ -104,13 +105,17 @@ const SealboxParser = Parser.extend(
 );
 
 /**
- * Parses with sealbox's parser (acorn + linear scope lists). Every sealbox parse goes through
- * here, with options from {@link acornOptions}.
- * @throws SyntaxError (acorn's, with `pos`/`loc`) when the source does not parse; RangeError on
- * nesting too deep for the stack.
+ * Parses `source` with the pinned options and sealbox's parser (acorn + linear scope lists), and
+ * lets acorn's own errors through (a SyntaxError with `pos`, or a RangeError on hostile nesting),
+ * for callers that turn them into policy violations.
+ * @example parseProgram(source, 'script', { locations: false })
  */
-export function parseProgram(source: string, options: Options): Program {
-  return SealboxParser.parse(source, options);
+export function parseProgram(
+  source: string,
+  sourceType: 'script' | 'module',
+  extra: { readonly locations?: boolean; readonly onComment?: Options['onComment'] } = {},
+): Program {
+  return SealboxParser.parse(source, acornOptions(sourceType, extra));
 }
 
 function parseAs(source: string, sourceType: 'script' | 'module'): Program {
@@ -118,7 +123,7 @@ function parseAs(source: string, sourceType: 'script' | 'module'): Program {
     throw new PackError('ERR_PACK_SYNTAX', `expected source text (a string), got ${typeof source}`);
   }
   try {
-    return parseProgram(source, acornOptions(sourceType));
+    return parseProgram(source, sourceType);
   } catch (error) {
     if (error instanceof SyntaxError) {
       const loc = (error as SyntaxError & { loc?: { line: number; column: number } }).loc;
