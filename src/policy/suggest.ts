@@ -12,6 +12,7 @@ import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
 import { walk, type AnyNode } from '../ast/walk.ts';
 import { PolicyError, UsageError } from '../errors.ts';
 import { SourceText } from './source-text.ts';
+import { BIGINT_LITERAL } from './rules.ts';
 
 /** What a source needs, sorted. */
 export interface PolicySuggestion {
@@ -82,6 +83,7 @@ export function suggestPolicy(source: string): PolicySuggestion {
     if (depth > MAX_SUGGEST_DEPTH)
       refuse('source.too-deep', `AST nesting deeper than ${MAX_SUGGEST_DEPTH}`, node.start);
     types.add(node.type);
+    if (node.type === 'Literal' && typeof node['bigint'] === 'string') types.add(BIGINT_LITERAL);
     if (node.type === 'MemberExpression') {
       const object = node['object'] as AnyNode;
       if (object.type === 'Identifier') memberOf.set(object, node);
