@@ -260,7 +260,7 @@ export function isSealboxError(value: unknown, code?: ErrorCode): value is Sealb
   return value instanceof SealboxError && (code === undefined || value.code === code);
 }
 
-/** CLI exit code for an error, as DESIGN.md fixes them. */
+/** CLI exit code for an error, as docs/architecture.md ("Exit codes") fixes them. */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof SealboxError)) return 1;
   switch (ERROR_CODES[error.code].kind as ErrorKind) {

@@ -1,6 +1,6 @@
 /**
  * The load pipeline a multi-tenant node imports: one fixed sequence of small steps, each failing
- * closed with a typed error, nothing later running after a failure (DESIGN.md "Data flow"):
+ * closed with a typed error, nothing later running after a failure (docs/architecture.md, "Data flow"):
  *
  *   1 size limit, parse envelope      (envelope layer, inside verifyEnvelope)
  *   2 signatures against the keyring  (trust layer: scope, validity, threshold)

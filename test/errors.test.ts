@@ -32,7 +32,7 @@ describe('error codes', () => {
 });
 
 describe('exit codes', () => {
-  it('maps each class to the exit code DESIGN.md fixes', () => {
+  it('maps each class to the exit code docs/architecture.md fixes', () => {
     expect(exitCodeFor(new UsageError('ERR_USAGE', 'x'))).toBe(2);
     expect(exitCodeFor(new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'x'))).toBe(3);
     expect(exitCodeFor(new TrustError('ERR_KEY_UNKNOWN', 'x'))).toBe(4);

@@ -1,6 +1,6 @@
 /**
  * `pack`: a component class (module file or class object) plus params and artifacts becomes an
- * unsigned statement (DESIGN.md, "Envelope"), ready for `signEnvelope`.
+ * unsigned statement (docs/envelope.md; docs/architecture.md, "Data flow"), ready for `signEnvelope`.
  */
 import { extname, isAbsolute, resolve } from 'node:path';
 import { EnvelopeError, PackError, SealboxError } from '../errors.ts';
