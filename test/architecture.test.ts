@@ -1,7 +1,8 @@
 /**
- * Imports flow one way: version, errors → envelope → trust → ast → component → policy → sandbox →
- * loader → cli, and the author-side packer (component) and the node-side checker (policy) share
- * only ast/. A reversed or circular import between layers fails here (docs/architecture.md).
+ * Imports flow one way: version, errors, names → envelope → trust → ast → component → sandbox →
+ * policy → loader → cli. The sandbox owns the resource limits the policy grants (policy imports
+ * their types, never the reverse), and the author-side packer (component) and the node-side
+ * checker (policy) share only ast/. A reversed or circular import between layers fails here (docs/architecture.md).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,14 +13,18 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 const ORDER = [
   'version',
   'errors',
+  'names',
   'envelope',
   'trust',
   'ast',
   'component',
-  'policy',
+  'store',
   'sandbox',
+  'policy',
+  'follow',
   'loader',
   'index',
+  'serve',
   'cli',
 ];
 

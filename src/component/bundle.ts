@@ -12,11 +12,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../errors.ts';
-import { ENTRY_PATTERN } from '../envelope/statement.ts';
 import { findFreeVariables, type FreeReference } from '../ast/free-variables.ts';
 import { parseModule } from '../ast/parse.ts';
 import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
 import { forEachNode, SKIP, STOP, walk } from '../ast/walk.ts';
+import { ENTRY_CLASS_NAME } from '../names.ts';
 import { isTypeScriptFile, stripTypes } from './typescript.ts';
 
 /** Limits for module-file input. */
@@ -381,6 +381,8 @@ class Bundler {
         {
           ...posDetails(module, node),
           module: specifier,
+          // pack.ts hands a graph with package imports to the rolldown path (packages/).
+          bare: true,
         },
       );
     }
@@ -899,7 +901,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   }
   checkBaseClass(bundler, entryDecl, exportName);
   const entryName = entryDecl.names[0] as string;
-  if (!entryDecl.syntheticName && !ENTRY_PATTERN.test(entryName)) {
+  if (!entryDecl.syntheticName && !ENTRY_CLASS_NAME.test(entryName)) {
     // The statement's `entry` is an ASCII identifier; say where the class is, not just its name.
     throw new PackError(
       'ERR_PACK_EXPORT',
