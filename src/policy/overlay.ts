@@ -4,7 +4,7 @@
  * `grantable`. Anything that widens is refused when the files are loaded, not when a tenant loads.
  */
 import { ConfigError } from '../errors.ts';
-import { FrozenSet } from './frozen-set.ts';
+import { FrozenSet } from '../ast/frozen-set.ts';
 import type { PolicyFile, RawAllowDeny, RawPolicy } from './policy-file.ts';
 import {
   DEFAULT_ENVELOPE_SIZE,
@@ -284,10 +284,10 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     tenant,
     mode,
     source: Object.freeze(source),
-    syntax: new FrozenSet(syntax),
-    globals: new FrozenSet(globals),
-    globalsDenied: new FrozenSet(globalsDenied),
-    forbiddenNames: new FrozenSet(forbidden),
+    syntax: new FrozenSet(syntax, 'policy sets'),
+    globals: new FrozenSet(globals, 'policy sets'),
+    globalsDenied: new FrozenSet(globalsDenied, 'policy sets'),
+    forbiddenNames: new FrozenSet(forbidden, 'policy sets'),
     forbiddenInAllStrings: inAllStrings,
     capabilities: Object.freeze(grants) as CapabilityGrants,
     resources: Object.freeze(resources) as unknown as ResourceLimits,

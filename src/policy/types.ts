@@ -3,6 +3,7 @@
  * result of checking a source. Data only; the mechanism lives in load.ts and check.ts.
  */
 import type { ConfigError, Violation } from '../errors.ts';
+import type { CapabilityGrants, ResourceLimits } from '../sandbox/limits.ts';
 
 /** enforce blocks on violations; audit reports them and lets the load proceed. */
 export type PolicyMode = 'enforce' | 'audit';
@@ -15,30 +16,10 @@ export interface SourceLimits {
 }
 
 /**
- * Per-component resource limits (all positive integers). The sandbox takes exactly this shape
- * (`SandboxLimits` in src/sandbox/limits.ts is this type).
+ * Per-component resource limits and granted capabilities: the sandbox owns these shapes and their
+ * ranges (src/sandbox/limits.ts); a policy's `resources` and `capabilities` are exactly them.
  */
-export interface ResourceLimits {
-  /** isolate heap limit in MiB (one isolate per tenant per worker; min 8) */
-  readonly memoryMb: number;
-  /** wall-clock budget of one call (queue wait, capability calls and async work included), ms */
-  readonly callTimeoutMs: number;
-  /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
-  readonly maxArgBytes: number;
-  /** UTF-8 bytes of the JSON result of one call */
-  readonly maxResultBytes: number;
-  /** nesting depth of arguments and results */
-  readonly maxJsonDepth: number;
-  /** capability calls per invocation */
-  readonly maxCapabilityCalls: number;
-  /** calls running at once per tenant */
-  readonly maxConcurrentCalls: number;
-  /** calls waiting per tenant beyond the running ones; more → ERR_QUEUE_FULL */
-  readonly maxQueuedCalls: number;
-}
-
-/** Granted capabilities only, each with its numeric limits (the sandbox's `CapabilityGrants`). */
-export type CapabilityGrants = Readonly<Record<string, Readonly<Record<string, number>>>>;
+export type { CapabilityGrants, ResourceLimits } from '../sandbox/limits.ts';
 
 /** Signature requirements, read by the loader before the AST policy. */
 export interface TrustRequirements {

@@ -12,7 +12,8 @@ import { decodeBase64Strict } from '../envelope/base64.ts';
 import { canonicalize } from '../envelope/canonical-json.ts';
 import { guard } from '../envelope/guard.ts';
 import { scanJson } from '../envelope/limits.ts';
-import { NAME_PATTERN, parseRfc3339 } from '../envelope/statement.ts';
+import { parseRfc3339 } from '../envelope/statement.ts';
+import { TENANT_NAME } from '../names.ts';
 import { isSmallOrderOrInvalidPublicKey } from './ed25519.ts';
 import { GLOB_PATTERN, matchGlob } from './glob.ts';
 import { keyIdOf } from './keys.ts';
@@ -148,7 +149,7 @@ function resolveEntry(raw: unknown, source: string, where: string): ResolvedKey 
   // Defends against keyid confusion: the keyid is only a hint, recomputed from the key.
   if (obj['keyid'] !== keyid)
     fail(source, `${where}.keyid`, `does not match the public key (expected ${keyid})`);
-  const tenants = stringArray(obj['tenants'], source, `${where}.tenants`, NAME_PATTERN, 256);
+  const tenants = stringArray(obj['tenants'], source, `${where}.tenants`, TENANT_NAME, 256);
   const identifiers = stringArray(obj['identifiers'], source, `${where}.identifiers`, GLOB_PATTERN, 256);
   const status = obj['status'];
   if (status !== 'active' && status !== 'revoked')
