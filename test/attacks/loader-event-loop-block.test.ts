@@ -8,7 +8,7 @@
  * native SHA-512 (trust) and the statement's structural budgets (envelope).
  * What is measured: the longest event-loop block (perf_hooks.monitorEventLoopDelay) during the
  * attacks, against a baseline measured in the same run: the longest block while the largest
- * envelope the default policy accepts (2 MiB artifact, one signature) is loaded legitimately
+ * envelope the default policy accepts (2 MiB source, 2 MiB artifact, one signature) is loaded legitimately
  * next to the same normal loop. docs/performance.md records that baseline in milliseconds.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,14 @@ import { DEFAULT_ENVELOPE_SIZE } from '../../src/policy/types.ts';
 import { Keyring } from '../../src/trust/keyring.ts';
 import { signEnvelope } from '../../src/trust/sign.ts';
 import { KEY_A, KEY_B, KEY_C, entryFor, makeStatement, testKey } from '../trust/fixtures.ts';
-import { forgeRaw, manyKeysText, payloadWithArtifact, payloadWithParams, signRaw } from './signed-bytes.ts';
+import {
+  forgeRaw,
+  manyKeysText,
+  payloadWithArtifact,
+  payloadWithParams,
+  signRaw,
+  sourceOfSize,
+} from './signed-bytes.ts';
 
 const KEYS = [KEY_A, KEY_B, KEY_C, testKey(4)];
 const ring = Keyring.parse({
@@ -32,6 +39,8 @@ const ring = Keyring.parse({
 });
 const CAP = envelopeLimitsFor(DEFAULT_ENVELOPE_SIZE).maxEnvelopeBytes;
 const MAX_ARTIFACT = DEFAULT_ENVELOPE_SIZE.maxArtifactsBytes - 4096;
+// With the largest source the default policy accepts, the envelope nears the size cap.
+const MAX_SOURCE = sourceOfSize(2 * 1024 * 1024 - 4096);
 
 /** `{"x":{…}}` of about `bytes` characters, one key per 13. */
 function keysOfSize(bytes: number): string {
@@ -40,12 +49,21 @@ function keysOfSize(bytes: number): string {
   return `{"x":{${parts.join(',')}}}`;
 }
 
+/** Params with as many keys as the defaults accept: 6 objects of 4000 keys (24,000 in all). */
+function atKeyBudget(): string {
+  const objects = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => `"${name}":${manyKeysText(4000)}`);
+  return `{${objects.join(',')}}`;
+}
+
 let loader: Loader;
 let dir: string;
 const victim = signEnvelope(makeStatement({ tenant: 'globex', identifier: 'tokenizer' }), KEY_B);
 /** The largest envelope the default policy accepts; distinct bytes per `n` (never a cache hit). */
 const largestLegit = (n: number): string =>
-  signRaw(payloadWithArtifact(MAX_ARTIFACT, { tenant: 'globex', identifier: `big-${n}` }), [KEY_B]);
+  signRaw(
+    payloadWithArtifact(MAX_ARTIFACT, { tenant: 'globex', identifier: `big-${n}`, source: MAX_SOURCE }),
+    [KEY_B],
+  );
 const LEGIT = [0, 1, 2, 3].map(largestLegit);
 
 /** The worst inputs, each with the code that must refuse it ('' = accepted and loaded). */
@@ -60,7 +78,7 @@ const ATTACKS: readonly (readonly [string, string, string])[] = [
   ],
   [
     '4 forged signatures at the size cap',
-    forgeRaw(payloadWithArtifact(MAX_ARTIFACT), KEYS),
+    forgeRaw(payloadWithArtifact(MAX_ARTIFACT, { source: MAX_SOURCE }), KEYS),
     'ERR_SIGNATURE_INVALID',
   ],
   [
@@ -70,7 +88,12 @@ const ATTACKS: readonly (readonly [string, string, string])[] = [
   ],
   [
     'signed params at the key budget',
-    signRaw(payloadWithParams(manyKeysText(4000), { identifier: 'budget' }), [KEY_A]),
+    signRaw(payloadWithParams(atKeyBudget(), { identifier: 'keys' }), [KEY_A]),
+    '',
+  ],
+  [
+    'signed params at the value budget',
+    signRaw(payloadWithParams(`[${'1234.5,'.repeat(49_000)}1]`, { identifier: 'values' }), [KEY_A]),
     '',
   ],
 ];
