@@ -110,7 +110,7 @@ export interface LoaderOptions {
   readonly onDecision?: (event: DecisionEvent) => void;
   /**
    * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
-   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 7.6 MiB under default.yaml).
    */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
