@@ -16,7 +16,8 @@ import { decodeBase64Strict } from './envelope/base64.ts';
 import { TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
-import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
+import { assertSourceAllowed, type CheckResult } from './policy/check.ts';
+import { CheckPool } from './policy/check-pool.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
@@ -324,6 +325,8 @@ export function createLoader(options: LoaderOptions): Loader {
   };
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
+  // Step 4 runs on worker threads with a deadline: no source holds the event loop while checked.
+  const checkPool = new CheckPool();
   const live = new Set<SandboxedComponent>();
   let closed = false;
 
@@ -368,7 +371,7 @@ export function createLoader(options: LoaderOptions): Loader {
     return generation;
   }
 
-  function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
+  async function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
     const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}\u0000${effective.mode}\u0000${generationOf(effective)}`;
     const hit = checks.get(key);
     if (hit) {
@@ -377,7 +380,9 @@ export function createLoader(options: LoaderOptions): Loader {
       checks.set(key, hit);
       return { result: hit.result, cached: true };
     }
-    const result = checkSource(verified.statement.source, effective, {
+    // A check past its deadline throws (source.budget) and is not cached: it may pass when the
+    // node is less busy.
+    const result = await checkPool.check(verified.statement.source, effective, {
       requires: verified.statement.requires,
     });
     checks.set(key, { result });
@@ -420,7 +425,9 @@ export function createLoader(options: LoaderOptions): Loader {
 
       // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
       t = performance.now();
-      const check = cachedCheck(verified, effective, tenant);
+      const check = await cachedCheck(verified, effective, tenant);
+      // Defends against a load that was checking while close() ran starting a new supervisor.
+      if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
       cached.policy = check.cached;
       if (check.result.violations.length > 0)
         rules = [...new Set(check.result.violations.map((v) => v.rule))];
@@ -526,7 +533,7 @@ export function createLoader(options: LoaderOptions): Loader {
       // closed directly, which rejects every pending load and call with ERR_SANDBOX_CLOSED and
       // kills every worker (so nothing of any component survives either way).
       live.clear();
-      await supervisor?.close();
+      await Promise.all([supervisor?.close(), checkPool.close()]);
       if (ownsRollback) rollback.close();
     },
   });
