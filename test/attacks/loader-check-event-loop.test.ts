@@ -23,6 +23,7 @@ import { pack } from '../../src/component/pack.ts';
 import type { Statement } from '../../src/envelope/types.ts';
 import { signEnvelope } from '../../src/trust/sign.ts';
 import { verifyEnvelope } from '../../src/trust/verify.ts';
+import { envelopeLimitsFor } from '../../src/envelope/limits.ts';
 import { CheckPool } from '../../src/policy/check-pool.ts';
 import { POLICIES_DIR } from '../policy/support.ts';
 
@@ -126,7 +127,9 @@ describe('when hostile sources are checked next to a normal load (layer: loader,
       ...sized.map((e) => [e, 'sized'] as const),
       ...attacks.map((e) => [e, 'acme'] as const),
     ]) {
-      verifyEnvelope(e, world.keyring, { tenant });
+      // The same limits the loader passes (its verify-cache key includes them).
+      const limits = envelopeLimitsFor(loader.policy.forTenant(tenant).envelope);
+      verifyEnvelope(e, world.keyring, { tenant, limits });
     }
     // Warm-up: the first load starts the sandbox worker and a check worker.
     await (await loader.load(normal, { tenant: 'globex' })).dispose();
