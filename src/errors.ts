@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   // usage
   ERR_USAGE: { kind: 'UsageError', summary: 'bad CLI flag, argument or API option' },
   ERR_IO: { kind: 'UsageError', summary: 'a file named by the caller cannot be read or written' },
+  ERR_KEYRING_LOCKED: {
+    kind: 'UsageError',
+    summary: 'another command is editing the keyring file; nothing was changed',
+  },
 
   // envelope and statement (untrusted bytes)
   ERR_INPUT_TOO_LARGE: { kind: 'EnvelopeError', summary: 'input is larger than the configured limit' },

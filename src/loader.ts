@@ -13,11 +13,13 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
-import { NAME_PATTERN } from './envelope/statement.ts';
+import { envelopeLimitsFor } from './envelope/limits.ts';
+import { TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
 import { resolveJail, type JailMode, type JailStatus } from './sandbox/jail.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
@@ -85,7 +87,10 @@ export interface LoaderOptions {
   readonly logger?: (entry: LogEntry) => void;
   /** Receives one event per load. */
   readonly onDecision?: (event: DecisionEvent) => void;
-  /** Largest envelope accepted, bytes (default: the envelope layer's limit, 32 MiB). */
+  /**
+   * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
@@ -181,7 +186,7 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
 function badTenant(got: string, cause?: unknown): never {
   throw new ConfigError(
     'ERR_CONFIG_INVALID',
-    `load: options.tenant must be a string matching ${NAME_PATTERN.source}, got ${got}`,
+    `load: options.tenant must be a string matching ${TENANT_NAME.source}, got ${got}`,
     {},
     cause === undefined ? undefined : { cause },
   );
@@ -209,7 +214,7 @@ function readTenant(loadOptions: unknown): string {
   if (typeof tenant !== 'string') badTenant(tenant === null ? 'null' : typeof tenant);
   // Defends against a caller's tenant that later becomes a file name or kv namespace, or carries
   // terminal escapes into logs: only the statement-tenant syntax is accepted.
-  if (!NAME_PATTERN.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
+  if (!TENANT_NAME.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
   return tenant;
 }
 
@@ -456,9 +461,12 @@ export function createLoader(options: LoaderOptions): Loader {
         threshold: effective.trust.minSignatures,
         requireExpiry: effective.trust.requireExpiry,
         rollback,
-        ...(options.maxEnvelopeBytes !== undefined
-          ? { limits: { maxEnvelopeBytes: options.maxEnvelopeBytes } }
-          : {}),
+        // Defends against unauthenticated CPU work: the tenant's policy sizes the envelope (the
+        // class, plus artifacts counted separately) before any byte is parsed or hashed.
+        limits: {
+          ...envelopeLimitsFor(effective.envelope),
+          ...(options.maxEnvelopeBytes !== undefined ? { maxEnvelopeBytes: options.maxEnvelopeBytes } : {}),
+        },
       });
       cached.verify = verified.cached === true;
       stages.verify = elapsed(t);
@@ -487,6 +495,8 @@ export function createLoader(options: LoaderOptions): Loader {
         artifacts: decodeArtifacts(statement),
         grants: effective.capabilities,
         limits: effective.resources,
+        // BigInt at run time only where the policy lets the tenant write BigInt literals.
+        bigint: effective.syntax.has(BIGINT_LITERAL),
       });
       stages.sandbox = elapsed(t);
       live.add(sandboxed);

@@ -8,14 +8,14 @@ import { EnvelopeError, PackError, SealboxError } from '../errors.ts';
 import { encodeBase64 } from '../envelope/base64.ts';
 import { assertPlainJson } from '../envelope/canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS } from '../envelope/limits.ts';
+import { buildStatementPayload, sha256Hex } from '../envelope/statement.ts';
 import {
-  ARTIFACT_NAME_PATTERN,
-  buildStatementPayload,
-  CAPABILITY_PATTERN,
-  ENTRY_PATTERN,
-  NAME_PATTERN,
-  sha256Hex,
-} from '../envelope/statement.ts';
+  ARTIFACT_NAME,
+  CAPABILITY_NAME,
+  COMPONENT_IDENTIFIER,
+  ENTRY_CLASS_NAME,
+  TENANT_NAME,
+} from '../names.ts';
 import {
   STATEMENT_TYPE,
   type Artifact,
@@ -218,7 +218,7 @@ function packArtifacts(input: unknown, cwd: string, maxTotal: number): Record<st
     );
   }
   for (const name of names) {
-    if (typeof name === 'symbol' || !ARTIFACT_NAME_PATTERN.test(name)) {
+    if (typeof name === 'symbol' || !ARTIFACT_NAME.test(name)) {
       throw new PackError(
         'ERR_PACK_ARTIFACT',
         `artifacts: name ${JSON.stringify(String(name).slice(0, 64))} must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
@@ -338,7 +338,7 @@ function packRequires(requires: unknown): string[] {
     optionsError(`expected an array of capability names, got ${describe(requires)}`, 'requires');
   const set = new Set<string>();
   requires.forEach((name: unknown, i) => {
-    if (typeof name !== 'string' || !CAPABILITY_PATTERN.test(name)) {
+    if (typeof name !== 'string' || !CAPABILITY_NAME.test(name)) {
       optionsError(
         `expected a capability name like "kv" or "log" (lowercase, 1-32 chars), got ${describe(name)}`,
         `requires[${i}]`,
@@ -385,13 +385,13 @@ export function pack<P extends JsonValue = JsonValue>(
   options: PackOptions,
 ): PackedStatement {
   const o = readOptions(options);
-  if (typeof o.tenant !== 'string' || !NAME_PATTERN.test(o.tenant)) {
+  if (typeof o.tenant !== 'string' || !TENANT_NAME.test(o.tenant)) {
     optionsError(
       `expected lowercase letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit), got ${describe(o.tenant)}`,
       'tenant',
     );
   }
-  if (typeof o.identifier !== 'string' || !NAME_PATTERN.test(o.identifier)) {
+  if (typeof o.identifier !== 'string' || !COMPONENT_IDENTIFIER.test(o.identifier)) {
     optionsError(
       `expected lowercase letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit), got ${describe(o.identifier)}`,
       'identifier',
@@ -448,7 +448,7 @@ export function pack<P extends JsonValue = JsonValue>(
       optionsError(`the class is named ${result.entry}, not ${o.export}`, 'export');
     }
   }
-  if (!ENTRY_PATTERN.test(result.entry)) {
+  if (!ENTRY_CLASS_NAME.test(result.entry)) {
     throw new PackError(
       'ERR_PACK_EXPORT',
       `class name ${result.entry.slice(0, 40)} must be an ASCII identifier of at most 128 characters`,

@@ -9,11 +9,7 @@
  */
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JsonValue } from '../envelope/types.ts';
 import { ComponentError, ConfigError, EnvelopeError, SandboxError } from '../errors.ts';
 import {
@@ -26,10 +22,11 @@ import {
 } from './capabilities.ts';
 import { detectJail, jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { decodeJson, encodeJson } from './json.ts';
+import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
 import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
+import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
 import {
-  CAPABILITY_NAME,
   parseCapabilityGrants,
   parseSandboxLimits,
   type CapabilityGrants,
@@ -86,6 +83,12 @@ export interface ComponentSpec {
   readonly artifacts: Readonly<Record<string, Uint8Array>>;
   readonly grants: CapabilityGrants;
   readonly limits: SandboxLimits;
+  /**
+   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
+   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
+   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
+   */
+  readonly bigint?: boolean;
 }
 
 /** A component running in the sandbox. */
@@ -137,7 +140,6 @@ const BASE_FRAME_BYTES = 1024 * 1024;
 /** Extra time the host gives a worker beyond a call's deadline before killing it. */
 const KILL_GRACE_MS = 400;
 const MAX_IDENTIFIER_IN_FILENAME = 128;
-const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Most callable methods one component may advertise. */
 const MAX_METHODS = 1000;
@@ -298,7 +300,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       );
     }
     for (const method of Object.keys(capability.methods)) {
-      if (!CAPABILITY_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
+      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,
@@ -308,9 +310,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     capabilities.set(capability.name, capability);
   }
 
-  const workerFile = fileURLToPath(
-    new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-  );
   const slots: Slot[] = [];
   for (let i = 0; i < workerCount; i++) {
     slots.push({
@@ -350,10 +349,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     slot.tenantKeys.clear();
     // A dedicated Unix socket pair at the worker's fd 3 carries length-prefixed frames (protocol.ts):
     // cheaper per message than Node's IPC channel, and every frame from the worker is bounded.
-    const inner = {
-      command: process.execPath,
-      args: [...workerExecArgv(workerFile), workerFile, isolatedVmEntry()],
-    };
+    const inner = workerCommand();
     // The jail (bwrap) keeps fd 3 open across its exec: the socket pair reaches the worker as today.
     const { command, args } = jail === undefined ? inner : jailCommand(jail, inner);
     const proc = spawnProcess(command, [...args], {
@@ -1072,56 +1068,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   return Object.freeze({ instantiate, close, stats });
 }
 
-let cachedExecArgv: readonly string[] | undefined;
-let cachedIvmEntry: string | undefined;
-
-/** Real path of isolated-vm's entry file (the worker loads it by path, no resolution). */
-function isolatedVmEntry(): string {
-  cachedIvmEntry ??= realpathSync(createRequire(import.meta.url).resolve('isolated-vm'));
-  return cachedIvmEntry;
-}
-
-/**
- * Flags of every worker process. Besides --no-node-snapshot (isolated-vm needs it), the worker runs
- * under Node's permission model: it may read only its own code and isolated-vm, and may not write
- * files, spawn processes or start threads.
- * Policy: --allow-addons is required to load isolated-vm; a native addon can bypass the permission
- * model, so this is defence in depth for an escape into the worker's JavaScript, not a hard wall.
- */
-function workerExecArgv(workerFile: string): readonly string[] {
-  if (cachedExecArgv !== undefined) return cachedExecArgv;
-  const require = createRequire(import.meta.url);
-  const ivmDir = dirname(realpathSync(require.resolve('isolated-vm/package.json')));
-  const reads = [dirname(workerFile), ivmDir, '/etc/alpine-release'];
-  try {
-    reads.push(
-      dirname(
-        realpathSync(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')),
-      ),
-    );
-  } catch {
-    // isolated-vm without node-gyp-build: nothing more to allow
-  }
-  // The nearest package.json decides whether the worker's own files are ES modules.
-  for (let dir = dirname(workerFile); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) {
-      reads.push(join(dir, 'package.json'));
-      break;
-    }
-    if (dirname(dir) === dir) break;
-  }
-  cachedExecArgv = Object.freeze([
-    '--no-node-snapshot',
-    '--disable-warning=ExperimentalWarning',
-    '--disable-warning=SecurityWarning',
-    // Defends against an escape into the worker reading host files, writing files or spawning.
-    '--permission',
-    '--allow-addons',
-    ...reads.map((path) => `--allow-fs-read=${path}`),
-  ]);
-  return cachedExecArgv;
-}
-
 function sandboxError(code: string, message: string | undefined): SandboxError {
   if (SANDBOX_CODES.has(code)) {
     return new SandboxError(code as SandboxCode, typeof message === 'string' ? message.slice(0, 512) : code);
@@ -1183,6 +1129,10 @@ function checkSpec(
   if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
   }
+  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  }
+  const bigint = spec.bigint === true;
   const limits = parseSandboxLimits(spec.limits, 'spec.limits');
   const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
   const caps: Record<string, string[]> = {};
@@ -1231,6 +1181,7 @@ function checkSpec(
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
     maxCapabilityCalls: limits.maxCapabilityCalls,
+    bigint,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
@@ -1243,6 +1194,7 @@ function checkSpec(
     artifacts: spec.artifacts,
     grants,
     limits,
+    bigint,
   });
   // Defends against running a different script than this spec's: the worker caches compiled
   // scripts by this digest, so it is computed here from the source itself, never taken from a caller.

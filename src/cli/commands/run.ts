@@ -9,7 +9,7 @@ import { SqliteKvStore } from '../../sandbox/kv-store.ts';
 import { checkTenant, flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
 import { assertFileOrFolder, readFileBounded, readTextBounded } from '../files.ts';
-import { printJson } from '../output.ts';
+import { jsonText, printJson } from '../output.ts';
 
 const usage = `Usage: sealbox run ENVELOPE --keyring FILE --policy FILE|DIR --tenant T --call METHOD
                    [--args JSON_ARRAY] [--state DIR] [--jail auto|required|off] [--json]
@@ -82,15 +82,17 @@ export const runCommand: Command = {
       kv,
       workers: 1,
       jail: jail as JailMode,
-      onJail: (status) => io.stderr(`${JSON.stringify({ type: 'jail', ...status })}\n`),
-      logger: (entry) => io.stderr(`${JSON.stringify({ type: 'log', ...entry })}\n`),
-      onDecision: (event: DecisionEvent) => io.stderr(`${JSON.stringify({ type: 'decision', ...event })}\n`),
+      onJail: (status) => io.stderr(`${jsonText({ type: 'jail', ...status })}\n`),
+      // Defends against terminal injection by the component: its log lines, like its result, are
+      // printed through jsonText (C1 controls and bidi overrides shown as \uXXXX escapes).
+      logger: (entry) => io.stderr(`${jsonText({ type: 'log', ...entry })}\n`),
+      onDecision: (event: DecisionEvent) => io.stderr(`${jsonText({ type: 'decision', ...event })}\n`),
     });
     try {
       const component = await loader.load(envelope, { tenant });
       const result = await component.call(method, ...callArgs);
       if (json) printJson(io, { result });
-      else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else io.stdout(`${jsonText(result, 2)}\n`);
       return 0;
     } finally {
       await loader.close();

@@ -1,6 +1,7 @@
 /**
  * The one way sealbox parses JavaScript: acorn, pinned to the ECMAScript edition the sandbox's V8
- * runs, with locations. The packer, the policy checker and the loader all go through here.
+ * runs, with locations. The packer, the policy checker and the suggester all go through here;
+ * nothing else in src/ imports acorn's parser (test/architecture.test.ts pins that).
  */
 import { parse, type Options, type Program } from 'acorn';
 import { PackError } from '../errors.ts';
@@ -39,12 +40,25 @@ export function acornOptions(
   };
 }
 
+/**
+ * Parses `source` with the pinned options and lets acorn's own errors through (a SyntaxError with
+ * `pos`, or a RangeError on hostile nesting), for callers that turn them into policy violations.
+ * @example parseProgram(source, 'script', { locations: false })
+ */
+export function parseProgram(
+  source: string,
+  sourceType: 'script' | 'module',
+  extra: { readonly locations?: boolean; readonly onComment?: Options['onComment'] } = {},
+): Program {
+  return parse(source, acornOptions(sourceType, extra));
+}
+
 function parseAs(source: string, sourceType: 'script' | 'module'): Program {
   if (typeof source !== 'string') {
     throw new PackError('ERR_PACK_SYNTAX', `expected source text (a string), got ${typeof source}`);
   }
   try {
-    return parse(source, acornOptions(sourceType));
+    return parseProgram(source, sourceType);
   } catch (error) {
     if (error instanceof SyntaxError) {
       const loc = (error as SyntaxError & { loc?: { line: number; column: number } }).loc;
