@@ -346,6 +346,7 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
   }
   const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+  announceJail(jailing.status, onJail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -371,7 +372,6 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
     ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
-  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
   const live = new Set<SandboxedComponent>();
