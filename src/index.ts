@@ -59,3 +59,4 @@ export type {
 // Loader: the pipeline a multi-tenant node imports.
 export { createLoader } from './loader.ts';
 export type { Loader, LoaderOptions, LoadedComponent, DecisionEvent, StageTimes } from './loader.ts';
+export type { JailMode, JailStatus } from './sandbox/jail.ts';
