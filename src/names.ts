@@ -44,6 +44,9 @@ export const CAPABILITY_LIMIT_NAME = /^[a-zA-Z][a-zA-Z0-9]{0,63}$/;
 /** An artifact name in a statement: letters, digits, `.`, `_`, `-`; at most 128 characters. */
 export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** An npm package name (npm's rule: lowercase, optional `@scope/`), in a statement's `dependencies`. */
+export const NPM_PACKAGE_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
+
 /** The name `sealbox keygen` gives a key pair's files: letters, digits, `.`, `_`, `-`; at most 64. */
 export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

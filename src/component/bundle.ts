@@ -381,6 +381,8 @@ class Bundler {
         {
           ...posDetails(module, node),
           module: specifier,
+          // pack.ts hands a graph with package imports to the rolldown path (packages/).
+          bare: true,
         },
       );
     }

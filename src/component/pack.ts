@@ -16,9 +16,10 @@ import {
   ENTRY_CLASS_NAME,
   TENANT_NAME,
 } from '../names.ts';
+import { lowestStatementType } from '../envelope/statement-version.ts';
 import {
-  STATEMENT_TYPE,
   type Artifact,
+  type Dependency,
   type Envelope,
   type JsonValue,
   type Statement,
@@ -27,6 +28,7 @@ import type { KeyPair } from '../trust/keys.ts';
 import { signEnvelope } from '../trust/sign.ts';
 import { SEALBOX_NAME, SEALBOX_VERSION } from '../version.ts';
 import { bundleModule } from './bundle.ts';
+import { bundleWithPackages } from './packages/package-bundle.ts';
 import { sourceFromClass } from './class-source.ts';
 import { Component, type ComponentClass } from './component.ts';
 import { makeRepr } from './repr.ts';
@@ -59,7 +61,7 @@ export interface PackOptions {
   readonly repr?: string;
   /** Directory that relative file and artifact paths are resolved against. Default process.cwd(). */
   readonly cwd?: string;
-  /** Largest source file and packed source, in bytes. Default 1 MiB (the envelope limit). */
+  /** Largest source file and packed source, in bytes. Default 2 MiB (the envelope limit). */
   readonly maxSourceBytes?: number;
   /** Largest sum of artifact sizes, in bytes. Default 16 MiB (the envelope limit). */
   readonly maxArtifactsBytes?: number;
@@ -364,6 +366,24 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * A module file: sealbox's own bundler for the author's files (declarations only, output that
+ * reads like the source); when the graph imports a package, rolldown bundles the whole graph.
+ */
+function bundleFile(
+  file: string,
+  exportName: string,
+  maxSourceBytes: number,
+): { source: string; entry: string; dependencies?: readonly Dependency[] } {
+  try {
+    return bundleModule(file, exportName, { maxSourceBytes, maxModules: 256 });
+  } catch (error) {
+    if (!(error instanceof PackError) || error.code !== 'ERR_PACK_IMPORT' || error.details['bare'] !== true)
+      throw error;
+  }
+  return bundleWithPackages(file, exportName, { maxSourceBytes });
+}
+
+/**
  * Packs a component into an unsigned statement.
  *
  * `input` is a module file path (.js, .mjs, .ts, .mts; `options.export` names the class) or a class
@@ -371,7 +391,11 @@ function deepFreeze<T>(value: T): T {
  * (with a fixed `issuedAt`) give a byte-identical canonical payload. It is deeply frozen and has a
  * non-enumerable `sign(keys)`.
  *
- * @throws PackError ERR_PACK_OPTIONS, ERR_PACK_SYNTAX, ERR_PACK_TYPESCRIPT, ERR_PACK_IMPORT,
+ * A file that imports npm packages is bundled with rolldown (packages resolved from the
+ * node_modules Node would use for it); the statement then records them in `dependencies` and is
+ * written as `sealbox/component/v2`.
+ *
+ * @throws PackError ERR_PACK_OPTIONS, ERR_PACK_SYNTAX, ERR_PACK_TYPESCRIPT, ERR_PACK_IMPORT, ERR_PACK_PACKAGE,
  *   ERR_PACK_EXPORT, ERR_PACK_BASE_CLASS, ERR_PACK_FREE_VARIABLE, ERR_PACK_STATEMENT,
  *   ERR_PACK_PARAMS, ERR_PACK_ARTIFACT, ERR_PACK_TOO_LARGE
  * @example
@@ -427,7 +451,7 @@ export function pack<P extends JsonValue = JsonValue>(
   const params = packParams(o.params);
   const requires = packRequires(o.requires);
 
-  let result: { source: string; entry: string };
+  let result: { source: string; entry: string; dependencies?: readonly Dependency[] };
   if (typeof input === 'string') {
     if (o.export === undefined)
       optionsError('required when packing a file: the name of the exported class', 'export');
@@ -437,7 +461,7 @@ export function pack<P extends JsonValue = JsonValue>(
       });
     }
     const file = isAbsolute(input) ? input : resolve(cwd, input);
-    result = bundleModule(file, o.export, { maxSourceBytes, maxModules: 256 });
+    result = bundleFile(file, o.export, maxSourceBytes);
   } else {
     result = sourceFromClass(
       input,
@@ -468,8 +492,10 @@ export function pack<P extends JsonValue = JsonValue>(
   const artifacts = packArtifacts(o.artifacts, cwd, maxArtifactsBytes);
   const repr = o.repr ?? makeRepr(result.entry, o.identifier, o.version, params);
 
+  const dependencies = result.dependencies ?? [];
   const statement: Record<string, unknown> = {
-    _type: STATEMENT_TYPE,
+    // The lowest format that expresses the component: v1 unless packages were bundled.
+    _type: lowestStatementType(dependencies.length > 0),
     tenant: o.tenant,
     identifier: o.identifier,
     version: o.version,
@@ -483,6 +509,7 @@ export function pack<P extends JsonValue = JsonValue>(
     issuedAt,
     ...(expiresAt === undefined ? {} : { expiresAt }),
     packer: { name: SEALBOX_NAME, version: SEALBOX_VERSION },
+    ...(dependencies.length > 0 ? { dependencies } : {}),
   };
   // Defends against packing something the loader would refuse: the statement goes through the same
   // closed-schema check that decoding uses, so a pack either succeeds or fails here, not on a node.

@@ -13,7 +13,7 @@ export interface EnvelopeLimits {
   readonly maxSignatures: number;
   /** Deepest JSON nesting in an envelope or statement (params included). Default 64. */
   readonly maxJsonDepth: number;
-  /** Largest `source`, in UTF-8 bytes. Default 1 MiB. */
+  /** Largest `source`, in UTF-8 bytes. Default 2 MiB (the default policy's `source.maxBytes`). */
   readonly maxSourceBytes: number;
   /** Largest sum of decoded artifact sizes. Default 16 MiB. */
   readonly maxArtifactsBytes: number;
@@ -40,7 +40,7 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = Object.freeze({
   maxEnvelopeBytes: 32 * 1024 * 1024,
   maxSignatures: 4,
   maxJsonDepth: 64,
-  maxSourceBytes: 1024 * 1024,
+  maxSourceBytes: 2 * 1024 * 1024,
   maxArtifactsBytes: 16 * 1024 * 1024,
   maxArtifacts: 256,
   maxRequires: 32,

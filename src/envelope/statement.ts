@@ -17,7 +17,9 @@ import { assertPlainJson, canonicalBytes, parseCanonicalJson } from './canonical
 import { checkJsonBudget, type BudgetProblem } from './json-budget.ts';
 import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, statementBudget, type EnvelopeLimits } from './limits.ts';
 import { visibleName, visibleText } from './visible.ts';
-import { STATEMENT_TYPE, type Artifact, type JsonValue, type Statement } from './types.ts';
+import { checkDependencies } from './dependencies.ts';
+import { readStatementVersion } from './statement-version.ts';
+import { type Artifact, type JsonValue, type Statement } from './types.ts';
 
 /** media type `type/subtype` (RFC 6838 restricted names, no parameters). */
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
@@ -45,6 +47,8 @@ const FIELDS = [
   'packer',
 ] as const;
 const OPTIONAL = new Set<string>(['expiresAt']);
+/** v2 adds `dependencies` (required there: a v2 statement without it is written as v1). */
+const FIELDS_V2 = [...FIELDS, 'dependencies'] as const;
 const ARTIFACT_FIELDS = ['sha256', 'size', 'mediaType', 'data'] as const;
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -140,8 +144,17 @@ function deepFreeze<T>(value: T): T {
  * The object must come from JSON.parse (plain JSON); it is frozen in place.
  */
 function checkStatement(value: unknown, limits: EnvelopeLimits): Statement {
-  const s = closedObject(value, '', FIELDS, OPTIONAL);
-  if (s['_type'] !== STATEMENT_TYPE) invalid('_type', `expected ${STATEMENT_TYPE}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    invalid('', `expected an object, got ${kind(value)}`);
+  }
+  // The format version first: a newer statement is refused as newer (ERR_STATEMENT_VERSION, naming
+  // the release that reads it), not as a schema violation of the fields it added.
+  const format = readStatementVersion(
+    (value as Record<string, unknown>)['_type'],
+    (value as Record<string, unknown>)['packer'],
+  );
+  const s = closedObject(value, '', format >= 2 ? FIELDS_V2 : FIELDS, OPTIONAL);
+  if (format >= 2) checkDependencies(s['dependencies']);
   text(s['tenant'], 'tenant', 64, TENANT_NAME);
   text(s['identifier'], 'identifier', 64, COMPONENT_IDENTIFIER);
   const version = s['version'];

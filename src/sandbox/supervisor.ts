@@ -24,8 +24,8 @@ import { detectJail, jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
-import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
 import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
+import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
 import {
   parseCapabilityGrants,
   parseSandboxLimits,
