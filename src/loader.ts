@@ -384,6 +384,7 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
   }
   const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+  announceJail(jailing.status, onJail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -428,7 +429,6 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
     ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
-  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
   // Step 4 runs on worker threads with a deadline: no source holds the event loop while checked.
