@@ -66,13 +66,14 @@ export function makeSigner(tenants: readonly string[] = ['acme', 'globex']): Sig
   };
 }
 
-/** The envelope with one byte of its payload changed (signature no longer matches). */
-export function tamper(envelopeText: string): string {
-  const envelope = JSON.parse(envelopeText) as { payload: string };
-  const payload = Buffer.from(envelope.payload, 'base64');
-  const at = payload.indexOf(Buffer.from('version()'));
-  payload[at] = 'V'.charCodeAt(0);
-  return JSON.stringify({ ...envelope, payload: payload.toString('base64') });
+/**
+ * A tampered envelope: the signatures of `signed` over the (well-formed) payload of `other`, as if
+ * someone rewrote the statement in the store after it was signed.
+ */
+export function tamper(signed: string, other: string): string {
+  const a = JSON.parse(signed) as { payload: string; signatures: unknown };
+  const b = JSON.parse(other) as { payload: string };
+  return JSON.stringify({ ...a, payload: b.payload });
 }
 
 /**
