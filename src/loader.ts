@@ -14,12 +14,15 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
-import { NAME_PATTERN } from './envelope/statement.ts';
+import { envelopeLimitsFor } from './envelope/limits.ts';
+import { COMPONENT_IDENTIFIER, TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
+import { resolveJail, type JailMode, type JailStatus } from './sandbox/jail.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
 import {
   createSupervisor,
@@ -99,10 +102,23 @@ export interface LoaderOptions {
   readonly logger?: (entry: LogEntry) => void;
   /** Receives one event per load. */
   readonly onDecision?: (event: DecisionEvent) => void;
-  /** Largest envelope accepted, bytes (default: the envelope layer's limit, 32 MiB). */
+  /**
+   * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
+  /**
+   * OS jail around the sandbox's worker processes (bubblewrap, docs/sandbox.md): `auto` (default)
+   * jails them when this machine can, `required` refuses to start when it cannot, `off` never jails.
+   */
+  readonly jail?: JailMode;
+  /**
+   * Told once, at creation, whether workers run jailed and if not why. Default: when `auto` could
+   * not jail, a process warning (code SEALBOX_JAIL_OFF).
+   */
+  readonly onJail?: (status: JailStatus) => void;
 }
 
 /** A component loaded into the sandbox: call its methods, dispose it when done. */
@@ -150,6 +166,8 @@ export interface Loader {
   readonly policy: PolicySet;
   /** Sandbox counters (workers, restarts, loaded components), for monitoring. */
   stats(): SupervisorStats;
+  /** Whether this loader's workers run in the OS jail, decided once at creation. */
+  readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
   close(): Promise<void>;
 }
@@ -185,12 +203,14 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
   'onDecision',
   'maxEnvelopeBytes',
   'now',
+  'jail',
+  'onJail',
 ]);
 
 function badTenant(got: string, cause?: unknown): never {
   throw new ConfigError(
     'ERR_CONFIG_INVALID',
-    `load: options.tenant must be a string matching ${NAME_PATTERN.source}, got ${got}`,
+    `load: options.tenant must be a string matching ${TENANT_NAME.source}, got ${got}`,
     {},
     cause === undefined ? undefined : { cause },
   );
@@ -218,7 +238,7 @@ function readTenant(loadOptions: unknown): string {
   if (typeof tenant !== 'string') badTenant(tenant === null ? 'null' : typeof tenant);
   // Defends against a caller's tenant that later becomes a file name or kv namespace, or carries
   // terminal escapes into logs: only the statement-tenant syntax is accepted.
-  if (!NAME_PATTERN.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
+  if (!TENANT_NAME.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
   return tenant;
 }
 
@@ -293,6 +313,28 @@ class KeyringSource {
   }
 }
 
+let warnedNoJail = false;
+
+/** Says once whether workers are jailed: to `onJail`, or (unjailed under `auto`) as a process warning. */
+function announceJail(status: JailStatus, onJail: ((status: JailStatus) => void) | undefined): void {
+  if (onJail !== undefined) {
+    try {
+      const result: unknown = onJail(status);
+      // Defends against an async sink whose rejection would be unhandled and end the node.
+      if (result instanceof Promise) result.catch(() => undefined);
+    } catch {
+      // Policy: a throwing sink does not stop the node from starting; the status stays on loader.jail.
+    }
+    return;
+  }
+  if (status.jailed || status.mode === 'off' || warnedNoJail) return;
+  // Once per process: every loader of this process decides the same way.
+  warnedNoJail = true;
+  process.emitWarning(`sealbox: sandbox workers run without the OS jail: ${status.reason ?? 'unknown'}`, {
+    code: 'SEALBOX_JAIL_OFF',
+  });
+}
+
 /**
  * Creates the loader a multi-tenant node uses to run signed components.
  *
@@ -321,6 +363,13 @@ export function createLoader(options: LoaderOptions): Loader {
   if (onDecision !== undefined && typeof onDecision !== 'function') {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onDecision must be a function');
   }
+
+  // Decided once, before anything else starts: `required` refuses here, naming what is missing.
+  const onJail = options.onJail;
+  if (onJail !== undefined && typeof onJail !== 'function') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
+  }
+  const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -363,7 +412,9 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     kv: options.kv ?? store.kv,
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
+    ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
+  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
   const live = new Set<SandboxedComponent>();
@@ -453,9 +504,12 @@ export function createLoader(options: LoaderOptions): Loader {
         now: now(),
         threshold: effective.trust.minSignatures,
         requireExpiry: effective.trust.requireExpiry,
-        ...(options.maxEnvelopeBytes !== undefined
-          ? { limits: { maxEnvelopeBytes: options.maxEnvelopeBytes } }
-          : {}),
+        // Defends against unauthenticated CPU work: the tenant's policy sizes the envelope (the
+        // class, plus artifacts counted separately) before any byte is parsed or hashed.
+        limits: {
+          ...envelopeLimitsFor(effective.envelope),
+          ...(options.maxEnvelopeBytes !== undefined ? { maxEnvelopeBytes: options.maxEnvelopeBytes } : {}),
+        },
       });
       cached.verify = verified.cached === true;
       // Rollback, read only: an older or equivocating version is refused before any sandbox work.
@@ -494,6 +548,8 @@ export function createLoader(options: LoaderOptions): Loader {
         artifacts: decodeArtifacts(statement),
         grants: effective.capabilities,
         limits: effective.resources,
+        // BigInt at run time only where the policy lets the tenant write BigInt literals.
+        bigint: effective.syntax.has(BIGINT_LITERAL),
       });
       live.add(sandboxed);
       // Step 6: record the version, atomically across every node sharing the store. Losing the
@@ -576,8 +632,11 @@ export function createLoader(options: LoaderOptions): Loader {
   function follow(tenant: string, identifier: string, followOptions?: FollowOptions): FollowHandle {
     if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'follow: the loader is closed');
     const name = readTenant({ tenant });
-    if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `follow: identifier must match ${NAME_PATTERN.source}`);
+    if (typeof identifier !== 'string' || !COMPONENT_IDENTIFIER.test(identifier)) {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        `follow: identifier must match ${COMPONENT_IDENTIFIER.source}`,
+      );
     }
     const handle = createFollow(
       {
@@ -607,6 +666,7 @@ export function createLoader(options: LoaderOptions): Loader {
     policy,
     stats: (): SupervisorStats =>
       supervisor?.stats() ?? { workers: 0, isolates: 0, components: 0, restarts: 0, pids: [] },
+    jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
     async close() {

@@ -9,11 +9,7 @@
  */
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JsonValue } from '../envelope/types.ts';
 import { ComponentError, ConfigError, EnvelopeError, SandboxError } from '../errors.ts';
 import {
@@ -24,10 +20,13 @@ import {
   type HostCapability,
   type LogEntry,
 } from './capabilities.ts';
+import { detectJail, jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { decodeJson, encodeJson } from './json.ts';
+import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
+import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
+import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
 import {
-  CAPABILITY_NAME,
   parseCapabilityGrants,
   parseSandboxLimits,
   type CapabilityGrants,
@@ -61,6 +60,13 @@ export interface SupervisorOptions {
   readonly capabilities?: readonly HostCapability[];
   /** heartbeat period in ms (default 1000); a worker silent for 2 periods beyond its longest call is replaced */
   readonly heartbeatMs?: number;
+  /** run workers inside this OS jail (from `resolveJail` in jail.ts; default: not jailed) */
+  readonly jail?: Jail | undefined;
+  /**
+   * hard cap on each worker's resident memory in MiB (default: sized from the components it holds,
+   * see memory-cap.ts); a worker above it is killed, its in-flight tenants get ERR_MEMORY_LIMIT
+   */
+  readonly workerMemoryCapMb?: number;
 }
 
 /** What to run: already verified and policy-checked by the loader (the source is still hostile). */
@@ -77,6 +83,12 @@ export interface ComponentSpec {
   readonly artifacts: Readonly<Record<string, Uint8Array>>;
   readonly grants: CapabilityGrants;
   readonly limits: SandboxLimits;
+  /**
+   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
+   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
+   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
+   */
+  readonly bigint?: boolean;
 }
 
 /** A component running in the sandbox. */
@@ -128,7 +140,6 @@ const BASE_FRAME_BYTES = 1024 * 1024;
 /** Extra time the host gives a worker beyond a call's deadline before killing it. */
 const KILL_GRACE_MS = 400;
 const MAX_IDENTIFIER_IN_FILENAME = 128;
-const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Most callable methods one component may advertise. */
 const MAX_METHODS = 1000;
@@ -145,6 +156,8 @@ const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
   'kv',
   'capabilities',
   'heartbeatMs',
+  'jail',
+  'workerMemoryCapMb',
 ]);
 const REFUSAL_CODES: ReadonlySet<string> = new Set([
   'ERR_CAPABILITY_DENIED',
@@ -248,6 +261,22 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       `heartbeatMs: expected an integer in [10, 600000], got ${String(heartbeatMs)}`,
     );
   }
+  const jail = options.jail;
+  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
+  // only the one this process's detection produced is accepted.
+  if (jail !== undefined && jail !== detectJail().jail) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
+  }
+  const fixedCapMb = options.workerMemoryCapMb;
+  if (
+    fixedCapMb !== undefined &&
+    (!Number.isInteger(fixedCapMb) || fixedCapMb < 64 || fixedCapMb > 1_048_576)
+  ) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `workerMemoryCapMb: expected an integer in [64, 1048576], got ${String(fixedCapMb)}`,
+    );
+  }
   const logger = options.logger ?? ((): void => undefined);
   const kv: KvStore = options.kv ?? new MemoryKvStore();
   const capabilities = new Map<string, HostCapability>();
@@ -271,7 +300,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       );
     }
     for (const method of Object.keys(capability.methods)) {
-      if (!CAPABILITY_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
+      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,
@@ -281,9 +310,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     capabilities.set(capability.name, capability);
   }
 
-  const workerFile = fileURLToPath(
-    new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-  );
   const slots: Slot[] = [];
   for (let i = 0; i < workerCount; i++) {
     slots.push({
@@ -310,6 +336,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   let nextTenantKey = 0;
   let restarts = 0;
   let heartbeat: NodeJS.Timeout | undefined;
+  let memoryWatch: NodeJS.Timeout | undefined;
   /** exit of every worker process not yet reaped */
   const exits = new Set<Promise<void>>();
 
@@ -322,15 +349,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     slot.tenantKeys.clear();
     // A dedicated Unix socket pair at the worker's fd 3 carries length-prefixed frames (protocol.ts):
     // cheaper per message than Node's IPC channel, and every frame from the worker is bounded.
-    const proc = spawnProcess(
-      process.execPath,
-      [...workerExecArgv(workerFile), workerFile, isolatedVmEntry()],
-      {
-        // Defends against secret theft after a full isolate escape: the worker sees no host variables.
-        env: {},
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      },
-    );
+    const inner = workerCommand();
+    // The jail (bwrap) keeps fd 3 open across its exec: the socket pair reaches the worker as today.
+    const { command, args } = jail === undefined ? inner : jailCommand(jail, inner);
+    const proc = spawnProcess(command, [...args], {
+      // Defends against secret theft after a full isolate escape: the worker sees no host variables.
+      env: {},
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      ...(jail === undefined ? {} : jailSpawnIds(jail)),
+    });
     const pipe = proc.stdio[HOST_FD] as Socket;
     slot.proc = proc;
     slot.pipe = pipe;
@@ -474,6 +501,42 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       }
     }, heartbeatMs);
     heartbeat.unref();
+    if (CAN_MEASURE_RSS) {
+      memoryWatch = setInterval(checkMemory, MEMORY_POLL_MS);
+      memoryWatch.unref();
+    }
+  }
+
+  /**
+   * Defends against memory that memoryLimit does not see (ICU copies, V8 overshoot, native leaks)
+   * taking the node's RAM: a worker whose process tree is resident above its cap is killed; the
+   * tenants with a call or load in flight on it get ERR_MEMORY_LIMIT, the others ERR_SANDBOX_CRASHED
+   * for what they had in flight, and their components reload on their next call.
+   */
+  function checkMemory(): void {
+    for (const slot of slots) {
+      const pid = slot.proc?.pid;
+      if (pid === undefined || slot.records.size === 0) continue;
+      const rssKb = processTreeRssKb(pid);
+      if (rssKb === undefined || rssKb <= workerCapMb(slot) * 1024) continue;
+      const responsible = new Set<string>();
+      for (const op of slot.pending.values()) responsible.add(op.tenant);
+      const proc = slot.proc!;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      retire(slot, responsible);
+    }
+  }
+
+  function workerCapMb(slot: Slot): number {
+    if (fixedCapMb !== undefined) return fixedCapMb;
+    // One isolate per tenant on this worker; its memoryLimit is that of the tenant's first component
+    // (the largest of its components is counted: never below the real limit).
+    const isolates = new Map<string, number>();
+    for (const record of slot.records.values()) {
+      const { tenant, limits } = record.spec;
+      isolates.set(tenant, Math.max(isolates.get(tenant) ?? 0, limits.memoryMb));
+    }
+    return workerMemoryCapMb(isolates.values(), slot.records.size);
   }
 
   function longestCall(slot: Slot): number {
@@ -964,6 +1027,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     closed = true;
     if (heartbeat !== undefined) clearInterval(heartbeat);
     heartbeat = undefined;
+    if (memoryWatch !== undefined) clearInterval(memoryWatch);
+    memoryWatch = undefined;
     for (const state of tenants.values()) {
       for (const waiter of state.queue.splice(0)) {
         clearTimeout(waiter.timer);
@@ -1001,56 +1066,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   }
 
   return Object.freeze({ instantiate, close, stats });
-}
-
-let cachedExecArgv: readonly string[] | undefined;
-let cachedIvmEntry: string | undefined;
-
-/** Real path of isolated-vm's entry file (the worker loads it by path, no resolution). */
-function isolatedVmEntry(): string {
-  cachedIvmEntry ??= realpathSync(createRequire(import.meta.url).resolve('isolated-vm'));
-  return cachedIvmEntry;
-}
-
-/**
- * Flags of every worker process. Besides --no-node-snapshot (isolated-vm needs it), the worker runs
- * under Node's permission model: it may read only its own code and isolated-vm, and may not write
- * files, spawn processes or start threads.
- * Policy: --allow-addons is required to load isolated-vm; a native addon can bypass the permission
- * model, so this is defence in depth for an escape into the worker's JavaScript, not a hard wall.
- */
-function workerExecArgv(workerFile: string): readonly string[] {
-  if (cachedExecArgv !== undefined) return cachedExecArgv;
-  const require = createRequire(import.meta.url);
-  const ivmDir = dirname(realpathSync(require.resolve('isolated-vm/package.json')));
-  const reads = [dirname(workerFile), ivmDir, '/etc/alpine-release'];
-  try {
-    reads.push(
-      dirname(
-        realpathSync(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')),
-      ),
-    );
-  } catch {
-    // isolated-vm without node-gyp-build: nothing more to allow
-  }
-  // The nearest package.json decides whether the worker's own files are ES modules.
-  for (let dir = dirname(workerFile); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) {
-      reads.push(join(dir, 'package.json'));
-      break;
-    }
-    if (dirname(dir) === dir) break;
-  }
-  cachedExecArgv = Object.freeze([
-    '--no-node-snapshot',
-    '--disable-warning=ExperimentalWarning',
-    '--disable-warning=SecurityWarning',
-    // Defends against an escape into the worker reading host files, writing files or spawning.
-    '--permission',
-    '--allow-addons',
-    ...reads.map((path) => `--allow-fs-read=${path}`),
-  ]);
-  return cachedExecArgv;
 }
 
 function sandboxError(code: string, message: string | undefined): SandboxError {
@@ -1114,6 +1129,10 @@ function checkSpec(
   if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
   }
+  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  }
+  const bigint = spec.bigint === true;
   const limits = parseSandboxLimits(spec.limits, 'spec.limits');
   const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
   const caps: Record<string, string[]> = {};
@@ -1162,6 +1181,7 @@ function checkSpec(
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
     maxCapabilityCalls: limits.maxCapabilityCalls,
+    bigint,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
@@ -1174,6 +1194,7 @@ function checkSpec(
     artifacts: spec.artifacts,
     grants,
     limits,
+    bigint,
   });
   // Defends against running a different script than this spec's: the worker caches compiled
   // scripts by this digest, so it is computed here from the source itself, never taken from a caller.

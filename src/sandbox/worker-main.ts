@@ -9,7 +9,7 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import type IVM from 'isolated-vm';
-import { BOOTSTRAP_FILENAME } from './bootstrap.ts';
+import { BOOTSTRAP_FILENAME, TAG } from './bootstrap.ts';
 import { ContextPool, type PooledIsolate } from './context-pool.ts';
 import {
   decodeFrame,
@@ -104,14 +104,18 @@ function arm(id: number): void {
   );
 }
 
+/** What the bootstrap's TAG.memory answer means: an allocation was refused for memoryLimit. */
+const MEMORY_LIMIT = Object.freeze({
+  code: 'ERR_MEMORY_LIMIT',
+  message: 'the isolate ran out of its memory limit',
+});
+
 function classify(error: unknown): { code: string; message: string } | undefined {
   const message = error instanceof Error ? error.message : '';
   if (message.startsWith('Script execution timed out')) {
     return { code: 'ERR_TIMEOUT', message: 'the call overran its time limit' };
   }
-  if (message.includes('memory limit')) {
-    return { code: 'ERR_MEMORY_LIMIT', message: 'the isolate ran out of its memory limit' };
-  }
+  if (message.includes('memory limit')) return MEMORY_LIMIT;
   if (message.startsWith('Isolate is disposed') || message.startsWith('Isolate was disposed')) {
     return { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate was disposed' };
   }
@@ -181,6 +185,9 @@ function remainingOf(id: number): number {
   return op === undefined ? 1 : Math.max(1, Math.ceil(op.deadline - performance.now()));
 }
 
+/** The bootstrap answered TAG.memory during a load (top-level code or constructor). */
+class OverLimit extends Error {}
+
 async function load(message: LoadMessage): Promise<void> {
   const { id, key, tenantKey } = message;
   track(id, tenantKey, key, message.timeoutMs);
@@ -197,8 +204,10 @@ async function load(message: LoadMessage): Promise<void> {
     const sync = isolates.size === 1;
     const init = ['init', message.meta, message.artifactNames, message.artifactBytes];
     const initOptions = { arguments: { copy: true }, timeout: remainingOf(id) } as const;
-    if (sync) control.applySync(undefined, init, initOptions);
-    else await control.apply(undefined, init, initOptions);
+    const initialised: unknown = sync
+      ? control.applySync(undefined, init, initOptions)
+      : await control.apply(undefined, init, initOptions);
+    if (initialised === TAG.memory) throw new OverLimit();
     const script = await pool.compiled(entry, message.sourceSha256, message.filename, message.source);
     if (sync) script.runSync(context, { timeout: remainingOf(id) });
     else await script.run(context, { timeout: remainingOf(id) });
@@ -211,6 +220,7 @@ async function load(message: LoadMessage): Promise<void> {
       ? control.applySync(undefined, construct, { timeout: remainingOf(id) })
       : await control.apply(undefined, construct, { timeout: remainingOf(id) });
     cls.release();
+    if (r === TAG.memory) throw new OverLimit();
     if (!inFlight.has(id)) return;
     if (typeof r !== 'string' || r[0] !== 'R') {
       context.release();
@@ -224,7 +234,7 @@ async function load(message: LoadMessage): Promise<void> {
     pool.afterLoad(entry, message.memoryMb);
   } catch (error) {
     if (!inFlight.has(id)) return;
-    const known = classify(error);
+    const known = error instanceof OverLimit ? MEMORY_LIMIT : classify(error);
     if (known !== undefined) {
       answer(id, { t: 'done', id, x: known.code, m: known.message });
       disposeTenant(tenantKey, known);
@@ -303,6 +313,12 @@ async function callGroup(key: number, group: readonly CallMessage[]): Promise<vo
     disposeTenant(component.tenantKey, known);
     return;
   }
+  // Defends against a tenant that caught the refusal of an allocation and returned normally: the
+  // whole group fails with ERR_MEMORY_LIMIT and the isolate goes (its memory is spent).
+  if (results === TAG.memory || (Array.isArray(results) && results.includes(TAG.memory))) {
+    disposeTenant(component.tenantKey, MEMORY_LIMIT);
+    return;
+  }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     const r: unknown = Array.isArray(results) ? results[i] : undefined;
@@ -317,7 +333,9 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
   if (component === undefined) return;
   if (kind === 'done' && typeof a === 'number' && typeof b === 'string') {
     const op = inFlight.get(a);
-    if (op !== undefined && op.key === key) answer(a, { t: 'done', id: a, r: b });
+    if (op === undefined || op.key !== key) return;
+    if (b === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT);
+    else answer(a, { t: 'done', id: a, r: b });
     return;
   }
   if (
@@ -341,13 +359,14 @@ async function capResult(message: CapResultMessage): Promise<void> {
   if (deadline === 0) deadline = performance.now() + component.timeoutMs;
   const timeout = Math.max(1, Math.ceil(deadline - performance.now()));
   try {
-    await component.control.apply(
+    const settled: unknown = await component.control.apply(
       undefined,
       ['settle', message.req, message.ok, message.text, message.code],
       {
         timeout,
       },
     );
+    if (settled === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT);
   } catch (error) {
     const known = classify(error) ?? { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate failed' };
     disposeTenant(component.tenantKey, known);

@@ -9,7 +9,7 @@
  * Errors are {"error": {"code", "message"}} with the status of src/serve/status.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ENTRY_PATTERN, NAME_PATTERN } from '../envelope/statement.ts';
+import { COMPONENT_IDENTIFIER, METHOD_NAME, TENANT_NAME } from '../names.ts';
 import type { JsonValue } from '../envelope/types.ts';
 import { SealboxError, UsageError, SandboxError } from '../errors.ts';
 import type { FollowHandle } from '../follow.ts';
@@ -168,7 +168,7 @@ export function createServeApp(options: ServeOptions): ServeApp {
     let counted = false;
     try {
       // Defends against path tricks and label/SQL/log injection: names use the statement's grammar.
-      if (!NAME_PATTERN.test(tenant) || !NAME_PATTERN.test(identifier) || !ENTRY_PATTERN.test(method)) {
+      if (!TENANT_NAME.test(tenant) || !COMPONENT_IDENTIFIER.test(identifier) || !METHOD_NAME.test(method)) {
         throw requestError('tenant and identifier must be statement names, method a JavaScript identifier');
       }
       authenticate(req, options.tokens, tenant);

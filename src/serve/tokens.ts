@@ -4,7 +4,7 @@
  * with every entry in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { NAME_PATTERN } from '../envelope/statement.ts';
+import { TENANT_NAME } from '../names.ts';
 import { ConfigError } from '../errors.ts';
 
 /** Most entries a tokens file may hold. */
@@ -46,10 +46,10 @@ export function parseTokens(text: string): TokenTable {
         `tokens file: tokens[${i}] must be exactly {tenant, sha256}`,
       );
     }
-    if (typeof e.tenant !== 'string' || !NAME_PATTERN.test(e.tenant)) {
+    if (typeof e.tenant !== 'string' || !TENANT_NAME.test(e.tenant)) {
       throw new ConfigError(
         'ERR_CONFIG_INVALID',
-        `tokens file: tokens[${i}].tenant must match ${NAME_PATTERN.source}`,
+        `tokens file: tokens[${i}].tenant must match ${TENANT_NAME.source}`,
       );
     }
     if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) {

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, UsageError } from '../../errors.ts';
 import { createLoader, type DecisionEvent, type Loader } from '../../loader.ts';
+import { JAIL_MODES, type JailMode } from '../../sandbox/jail.ts';
 import { createMetrics } from '../../serve/metrics.ts';
 import { createServeApp } from '../../serve/server.ts';
 import { parseTokens } from '../../serve/tokens.ts';
@@ -11,7 +12,8 @@ import type { Command } from '../context.ts';
 import { assertFileOrFolder, readTextBounded } from '../files.ts';
 
 const usage = `Usage: sealbox serve --store URL --keyring FILE --policy FILE|DIR --tokens FILE --port N
-                     [--host 127.0.0.1] [--workers N] [--poll-ms N] [--insecure-no-auth]
+                     [--host 127.0.0.1] [--workers N] [--jail auto|required|off]
+                     [--poll-ms N] [--insecure-no-auth]
 
 Runs a node: components are followed in the store's registry (the newest published version that
 passes this node's keyring, rollback marks and policy is served) and called over HTTP:
@@ -24,6 +26,7 @@ passes this node's keyring, rollback marks and policy is served) and called over
 --tokens is {"tokens": [{"tenant": "acme", "sha256": "<hex SHA-256 of the token>"}]}.
 --insecure-no-auth serves without tokens, only on a loopback host. Prints "listening on
 http://HOST:PORT" once ready (--port 0 picks a free port); SIGTERM drains calls in flight, then exits 0.
+--jail runs the sandbox workers in the OS jail (bubblewrap; see sealbox run --help).
 Decision events go to stderr as JSON lines. See docs/fleet.md.
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 2 usage, 3 bad store, keyring, policy or tokens file.`;
@@ -52,6 +55,7 @@ export const serveCommand: Command = {
     host: { type: 'string' },
     workers: { type: 'string' },
     'poll-ms': { type: 'string' },
+    jail: { type: 'string' },
     'insecure-no-auth': { type: 'boolean' },
   },
   positionals: { min: 0, max: 0 },
@@ -65,6 +69,10 @@ export const serveCommand: Command = {
     const workers = intFlag(optionalString(args, 'workers'), 'workers', 1, 64);
     const pollMs = intFlag(optionalString(args, 'poll-ms'), 'poll-ms', 10, 600_000);
     const insecure = flag(args, 'insecure-no-auth');
+    const jail = optionalString(args, 'jail') ?? 'auto';
+    if (!(JAIL_MODES as readonly string[]).includes(jail)) {
+      throw new UsageError('ERR_USAGE', `serve: --jail must be one of ${JAIL_MODES.join(', ')}`);
+    }
     const tokensPath = optionalString(args, 'tokens');
     if (insecure) {
       // Defends against an open node on a network: anonymous mode only listens on loopback.
@@ -96,6 +104,8 @@ export const serveCommand: Command = {
       keyring: keyringPath,
       policy: policyPath,
       store,
+      jail: jail as JailMode,
+      onJail: (status) => io.stderr(`${JSON.stringify({ type: 'jail', ...status })}\n`),
       ...(workers !== undefined ? { workers } : {}),
       logger: (entry) => io.stderr(`${JSON.stringify({ type: 'log', ...entry })}\n`),
       onDecision: (event: DecisionEvent) => {
