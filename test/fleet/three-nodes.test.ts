@@ -146,7 +146,7 @@ describe('three sealbox serve nodes on one PostgreSQL', () => {
     const restarted = await startNode(nodeArgs, dir);
     nodes.push(restarted);
     expect(await versionOn(restarted)).toBe(2);
-  });
+  }, 120_000);
 
   it('answers 401 without a known token and 403 with another tenant’s', async () => {
     expect((await nodes[0]!.call('acme', 'box', 'version', [])).status).toBe(401);
