@@ -37,6 +37,7 @@ import {
   type LogEntry,
   type SandboxedComponent,
   type Supervisor,
+  type SupervisorStats,
 } from './sandbox/supervisor.ts';
 import { createFollow, type FollowHandle, type FollowOptions } from './follow.ts';
 import { MemoryStore } from './store/memory.ts';
@@ -171,6 +172,8 @@ export interface Loader {
   setKeyring(keyring: Keyring): void;
   /** The policy set in force. */
   readonly policy: PolicySet;
+  /** Sandbox counters (workers, restarts, loaded components), for monitoring. */
+  stats(): SupervisorStats;
   /** Whether this loader's workers run in the OS jail, decided once at creation. */
   readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
@@ -684,6 +687,8 @@ export function createLoader(options: LoaderOptions): Loader {
     load,
     follow,
     policy,
+    stats: (): SupervisorStats =>
+      supervisor?.stats() ?? { workers: 0, isolates: 0, components: 0, restarts: 0, pids: [] },
     jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
