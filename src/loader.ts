@@ -25,7 +25,8 @@ import {
   UsageError,
   type ErrorCode,
 } from './errors.ts';
-import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
+import { assertSourceAllowed, type CheckResult } from './policy/check.ts';
+import { CheckPool } from './policy/check-pool.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
@@ -36,6 +37,7 @@ import {
   type LogEntry,
   type SandboxedComponent,
   type Supervisor,
+  type SupervisorStats,
 } from './sandbox/supervisor.ts';
 import { createFollow, type FollowHandle, type FollowOptions } from './follow.ts';
 import { MemoryStore } from './store/memory.ts';
@@ -170,6 +172,8 @@ export interface Loader {
   setKeyring(keyring: Keyring): void;
   /** The policy set in force. */
   readonly policy: PolicySet;
+  /** Sandbox counters (workers, restarts, loaded components), for monitoring. */
+  stats(): SupervisorStats;
   /** Whether this loader's workers run in the OS jail, decided once at creation. */
   readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
@@ -383,6 +387,7 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
   }
   const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+  announceJail(jailing.status, onJail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -427,9 +432,10 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
     ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
-  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
+  // Step 4 runs on worker threads with a deadline: no source holds the event loop while checked.
+  const checkPool = new CheckPool();
   const live = new Set<SandboxedComponent>();
   const follows = new Set<FollowHandle>();
   let closed = false;
@@ -475,7 +481,7 @@ export function createLoader(options: LoaderOptions): Loader {
     return generation;
   }
 
-  function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
+  async function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
     const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}\u0000${effective.mode}\u0000${generationOf(effective)}`;
     const hit = checks.get(key);
     if (hit) {
@@ -484,7 +490,9 @@ export function createLoader(options: LoaderOptions): Loader {
       checks.set(key, hit);
       return { result: hit.result, cached: true };
     }
-    const result = checkSource(verified.statement.source, effective, {
+    // A check past its deadline throws (source.budget) and is not cached: it may pass when the
+    // node is less busy.
+    const result = await checkPool.check(verified.statement.source, effective, {
       requires: verified.statement.requires,
     });
     checks.set(key, { result });
@@ -539,7 +547,9 @@ export function createLoader(options: LoaderOptions): Loader {
 
       // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
       t = performance.now();
-      const check = cachedCheck(verified, effective, tenant);
+      const check = await cachedCheck(verified, effective, tenant);
+      // Defends against a load that was checking while close() ran starting a new supervisor.
+      if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
       cached.policy = check.cached;
       if (check.result.violations.length > 0)
         rules = [...new Set(check.result.violations.map((v) => v.rule))];
@@ -677,6 +687,8 @@ export function createLoader(options: LoaderOptions): Loader {
     load,
     follow,
     policy,
+    stats: (): SupervisorStats =>
+      supervisor?.stats() ?? { workers: 0, isolates: 0, components: 0, restarts: 0, pids: [] },
     jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
@@ -690,7 +702,7 @@ export function createLoader(options: LoaderOptions): Loader {
       for (const handle of follows) await handle.close();
       follows.clear();
       live.clear();
-      await supervisor?.close();
+      await Promise.all([supervisor?.close(), checkPool.close()]);
       ownedRollback?.close();
       if (ownsStore) await store.close();
     },
