@@ -1,6 +1,6 @@
 /**
  * The load pipeline a multi-tenant node imports: one fixed sequence of small steps, each failing
- * closed with a typed error, nothing later running after a failure (DESIGN.md "Data flow"):
+ * closed with a typed error, nothing later running after a failure (docs/architecture.md, "Data flow"):
  *
  *   1 size limit, parse envelope      (envelope layer, inside verifyEnvelope)
  *   2 signatures against the keyring  (trust layer: scope, validity, threshold)
@@ -17,7 +17,14 @@ import { decodeBase64Strict } from './envelope/base64.ts';
 import { envelopeLimitsFor } from './envelope/limits.ts';
 import { COMPONENT_IDENTIFIER, TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
-import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
+import {
+  ConfigError,
+  SandboxError,
+  SealboxError,
+  PolicyError,
+  UsageError,
+  type ErrorCode,
+} from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
@@ -104,7 +111,7 @@ export interface LoaderOptions {
   readonly onDecision?: (event: DecisionEvent) => void;
   /**
    * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
-   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 7.6 MiB under default.yaml).
    */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
@@ -287,7 +294,16 @@ class KeyringSource {
   // and a file modified in the last KEYRING_RACY_MS is re-read on every load until it settles
   // (git's "racily clean" rule).
   #reload(stamp: { key: string; mtimeMs: number }): void {
-    this.#keyring = Keyring.load(this.#path!);
+    try {
+      this.#keyring = Keyring.load(this.#path!);
+    } catch (error) {
+      // A keyring path that is no longer a readable regular file (deleted between stat and open,
+      // swapped for a FIFO or device) is a broken keyring: the same code as a stat failure.
+      if (error instanceof UsageError && error.code === 'ERR_IO') {
+        throw new ConfigError('ERR_KEYRING_INVALID', error.message, {}, { cause: error });
+      }
+      throw error;
+    }
     this.#stamp = stamp.key;
     this.#racy = Date.now() - stamp.mtimeMs < KEYRING_RACY_MS;
   }
