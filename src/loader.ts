@@ -25,7 +25,8 @@ import {
   UsageError,
   type ErrorCode,
 } from './errors.ts';
-import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
+import { assertSourceAllowed, type CheckResult } from './policy/check.ts';
+import { CheckPool } from './policy/check-pool.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
@@ -386,6 +387,7 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
   }
   const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+  announceJail(jailing.status, onJail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -430,9 +432,10 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
     ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
-  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
+  // Step 4 runs on worker threads with a deadline: no source holds the event loop while checked.
+  const checkPool = new CheckPool();
   const live = new Set<SandboxedComponent>();
   const follows = new Set<FollowHandle>();
   let closed = false;
@@ -478,7 +481,7 @@ export function createLoader(options: LoaderOptions): Loader {
     return generation;
   }
 
-  function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
+  async function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
     const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}\u0000${effective.mode}\u0000${generationOf(effective)}`;
     const hit = checks.get(key);
     if (hit) {
@@ -487,7 +490,9 @@ export function createLoader(options: LoaderOptions): Loader {
       checks.set(key, hit);
       return { result: hit.result, cached: true };
     }
-    const result = checkSource(verified.statement.source, effective, {
+    // A check past its deadline throws (source.budget) and is not cached: it may pass when the
+    // node is less busy.
+    const result = await checkPool.check(verified.statement.source, effective, {
       requires: verified.statement.requires,
     });
     checks.set(key, { result });
@@ -542,7 +547,9 @@ export function createLoader(options: LoaderOptions): Loader {
 
       // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
       t = performance.now();
-      const check = cachedCheck(verified, effective, tenant);
+      const check = await cachedCheck(verified, effective, tenant);
+      // Defends against a load that was checking while close() ran starting a new supervisor.
+      if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
       cached.policy = check.cached;
       if (check.result.violations.length > 0)
         rules = [...new Set(check.result.violations.map((v) => v.rule))];
@@ -695,7 +702,7 @@ export function createLoader(options: LoaderOptions): Loader {
       for (const handle of follows) await handle.close();
       follows.clear();
       live.clear();
-      await supervisor?.close();
+      await Promise.all([supervisor?.close(), checkPool.close()]);
       ownedRollback?.close();
       if (ownsStore) await store.close();
     },
