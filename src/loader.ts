@@ -379,6 +379,7 @@ export function createLoader(options: LoaderOptions): Loader {
     }
     const result = checkSource(verified.statement.source, effective, {
       requires: verified.statement.requires,
+      ...(verified.statement.dependencies ? { dependencies: verified.statement.dependencies } : {}),
     });
     checks.set(key, { result });
     if (checks.size > MAX_CHECK_CACHE) checks.delete(checks.keys().next().value!);

@@ -3,6 +3,7 @@
  * overlay. An overlay may only narrow; the one exception is granting a capability the base marks
  * `grantable`. Anything that widens is refused when the files are loaded, not when a tenant loads.
  */
+import { isVersionRange, NO_PACKAGE_POLICY, type PackagePolicy } from './packages.ts';
 import { ConfigError } from '../errors.ts';
 import { FrozenSet } from '../ast/frozen-set.ts';
 import type { PolicyFile, RawAllowDeny, RawPolicy } from './policy-file.ts';
@@ -22,6 +23,7 @@ interface Base {
   readonly capabilities: Readonly<Record<string, Required<RawCapabilityFull>>>;
   readonly resources: ResourceLimits;
   readonly trust: { readonly minSignatures: number; readonly requireExpiry: boolean };
+  readonly packages: PackagePolicy;
 }
 
 interface RawCapabilityFull {
@@ -80,7 +82,24 @@ export function toBase(file: PolicyFile): Base {
     capabilities,
     resources: p.resources as unknown as ResourceLimits,
     trust: { minSignatures: p.trust!.minSignatures!, requireExpiry: p.trust!.requireExpiry! },
+    packages: basePackages(file, p.packages),
   };
+}
+
+/** The base's package approvals; a range that does not parse is refused (fail closed). */
+function basePackages(file: PolicyFile, raw: RawPolicy['packages']): PackagePolicy {
+  if (raw === undefined) return NO_PACKAGE_POLICY;
+  const allow = (raw.allow ?? []).map((a, i) => {
+    if (!isVersionRange(a.versions)) {
+      throw invalid(
+        file,
+        ['packages', 'allow', i, 'versions'],
+        `"${a.versions}" is not a version range this release reads`,
+      );
+    }
+    return Object.freeze({ name: a.name, versions: a.versions });
+  });
+  return Object.freeze({ unlisted: raw.unlisted ?? 'refuse', allow: Object.freeze(allow) });
 }
 
 function effectiveAllow(allow: readonly string[], deny: readonly string[]): string[] {
@@ -144,6 +163,11 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
   const file = overlay ?? { file: '(base)', policy: o, lineOf: () => 0 };
   if (overlay && o.overlay !== true) {
     throw invalid(file, ['overlay'], 'a tenant file is an overlay (it may only narrow the base)');
+  }
+
+  // Package approvals are the base policy's alone: an overlay cannot widen or narrow them (yet).
+  if (o.packages !== undefined) {
+    throw invalid(file, ['packages'], 'package approvals are set in the base policy only');
   }
 
   let mode = base.mode;
@@ -266,6 +290,7 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     capabilities: Object.freeze(grants) as CapabilityGrants,
     resources: Object.freeze(resources) as unknown as ResourceLimits,
     trust: Object.freeze({ minSignatures, requireExpiry }),
+    packages: base.packages,
   });
 }
 

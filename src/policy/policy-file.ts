@@ -48,6 +48,10 @@ export interface RawPolicy {
   readonly capabilities?: Readonly<Record<string, RawCapability>>;
   readonly resources?: Readonly<Record<string, number>>;
   readonly trust?: { readonly minSignatures?: number; readonly requireExpiry?: boolean };
+  readonly packages?: {
+    readonly unlisted?: 'refuse' | 'allow';
+    readonly allow?: readonly { readonly name: string; readonly versions: string }[];
+  };
 }
 
 /** A validated file and where each field sits in it (for later narrowing errors). */
