@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   // usage
   ERR_USAGE: { kind: 'UsageError', summary: 'bad CLI flag, argument or API option' },
   ERR_IO: { kind: 'UsageError', summary: 'a file named by the caller cannot be read or written' },
+  ERR_KEYRING_LOCKED: {
+    kind: 'UsageError',
+    summary: 'another command is editing the keyring file; nothing was changed',
+  },
 
   // envelope and statement (untrusted bytes)
   ERR_INPUT_TOO_LARGE: { kind: 'EnvelopeError', summary: 'input is larger than the configured limit' },
@@ -130,6 +134,12 @@ export const ERROR_CODES = {
   ERR_QUEUE_FULL: { kind: 'SandboxError', summary: 'the tenant has too many calls waiting' },
   ERR_INSTANTIATE: { kind: 'SandboxError', summary: 'the component could not be compiled or constructed' },
   ERR_COMPONENT_THREW: { kind: 'ComponentError', summary: 'the component code threw an exception' },
+
+  // fleet: follow and sealbox serve
+  ERR_NO_VERSION: { kind: 'SandboxError', summary: 'no published version of the component was accepted' },
+  ERR_REQUEST_INVALID: { kind: 'UsageError', summary: 'an HTTP request to sealbox serve is malformed' },
+  ERR_UNAUTHORIZED: { kind: 'UsageError', summary: 'the HTTP request has no known bearer token' },
+  ERR_FORBIDDEN: { kind: 'UsageError', summary: 'the bearer token belongs to another tenant' },
 
   // bugs
   ERR_INTERNAL: { kind: 'InternalError', summary: 'a bug in sealbox' },

@@ -18,10 +18,13 @@ const ORDER = [
   'trust',
   'ast',
   'component',
+  'store',
   'sandbox',
   'policy',
+  'follow',
   'loader',
   'index',
+  'serve',
   'cli',
 ];
 

@@ -3,7 +3,7 @@
  * runs, with locations. The packer, the policy checker and the suggester all go through here;
  * nothing else in src/ imports acorn's parser (test/architecture.test.ts pins that).
  */
-import { parse, type Options, type Program } from 'acorn';
+import { Parser, type Options, type Program } from 'acorn';
 import { PackError } from '../errors.ts';
 
 /**
@@ -40,9 +40,74 @@ export function acornOptions(
   };
 }
 
+/** A scope list gets a name index once it holds this many names (short lists stay plain scans). */
+const INDEX_AT = 16;
+
 /**
- * Parses `source` with the pinned options and lets acorn's own errors through (a SyntaxError with
- * `pos`, or a RangeError on hostile nesting), for callers that turn them into policy violations.
+ * A list of declared names whose `indexOf` is a hash lookup once the list is long.
+ * Defends against a parser CPU stall: acorn checks every new declaration with `indexOf` on the
+ * names already declared in its scope, so N declarations in one scope (`let a0, a1, …`) cost N²
+ * (~25 s for 1 MiB). With this list the same checks, in the same order, cost O(1) each.
+ * It answers `indexOf` exactly like an array of strings (the first index, or -1); acorn reads
+ * the lists only through `push`, `indexOf` and `[0]`.
+ */
+class NameList extends Array<string> {
+  #first: Map<string, number> | undefined;
+
+  // `map`/`filter` on a NameList (acorn never calls them) give plain arrays.
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  override push(...names: string[]): number {
+    for (const name of names) {
+      const at = this.length;
+      this[at] = name;
+      if (this.#first !== undefined) {
+        if (!this.#first.has(name)) this.#first.set(name, at);
+      } else if (at + 1 >= INDEX_AT) {
+        this.#first = new Map();
+        for (let i = at; i >= 0; i--) this.#first.set(this[i]!, i);
+      }
+    }
+    return this.length;
+  }
+
+  override indexOf(name: string, fromIndex?: number): number {
+    if (this.#first === undefined || fromIndex !== undefined) return super.indexOf(name, fromIndex);
+    return this.#first.get(name) ?? -1;
+  }
+}
+
+/** The parts of acorn's (untyped) parser internals the scope lists live in. */
+interface ScopedParser {
+  enterScope(flags: number): void;
+  currentScope(): { var: string[]; lexical: string[]; functions: string[] };
+}
+
+/**
+ * acorn with linear-time redeclaration checks: every scope's `var`/`lexical`/`functions` lists
+ * are {@link NameList}s. acorn's own rules (which redeclarations are errors) are untouched: only
+ * the lists' lookup changes. acorn is pinned (package.json), and test/policy/parser-scopes.test.ts
+ * compares this parser with stock acorn on redeclaration cases.
+ */
+const SealboxParser = Parser.extend(
+  (Base) =>
+    class extends (Base as unknown as new (...args: never[]) => ScopedParser) {
+      override enterScope(flags: number): void {
+        super.enterScope(flags);
+        const scope = this.currentScope();
+        scope.var = new NameList();
+        scope.lexical = new NameList();
+        scope.functions = new NameList();
+      }
+    } as unknown as typeof Parser,
+);
+
+/**
+ * Parses `source` with the pinned options and sealbox's parser (acorn + linear scope lists), and
+ * lets acorn's own errors through (a SyntaxError with `pos`, or a RangeError on hostile nesting),
+ * for callers that turn them into policy violations.
  * @example parseProgram(source, 'script', { locations: false })
  */
 export function parseProgram(
@@ -50,7 +115,7 @@ export function parseProgram(
   sourceType: 'script' | 'module',
   extra: { readonly locations?: boolean; readonly onComment?: Options['onComment'] } = {},
 ): Program {
-  return parse(source, acornOptions(sourceType, extra));
+  return SealboxParser.parse(source, acornOptions(sourceType, extra));
 }
 
 function parseAs(source: string, sourceType: 'script' | 'module'): Program {

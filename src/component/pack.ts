@@ -61,7 +61,7 @@ export interface PackOptions {
   readonly repr?: string;
   /** Directory that relative file and artifact paths are resolved against. Default process.cwd(). */
   readonly cwd?: string;
-  /** Largest source file and packed source, in bytes. Default 1 MiB (the envelope limit). */
+  /** Largest source file and packed source, in bytes. Default 2 MiB (the envelope limit). */
   readonly maxSourceBytes?: number;
   /** Largest sum of artifact sizes, in bytes. Default 16 MiB (the envelope limit). */
   readonly maxArtifactsBytes?: number;

@@ -13,7 +13,7 @@ import { ECMA_VERSION, parseProgram } from '../ast/parse.ts';
 import { CONTEXT_GLOBALS } from '../ast/sandbox-globals.ts';
 import { SKIP, STOP, walk as walkTree, type AnyNode } from '../ast/walk.ts';
 import { PolicyError, UsageError, type Violation } from '../errors.ts';
-import { fold, TOO_COMPLEX, type ConstBindings } from './fold.ts';
+import { fold, FOLD_BUDGET, FoldBudget, FoldScope, TOO_COMPLEX } from './fold.ts';
 import { BIGINT_LITERAL, CAPABILITY_RULES, type PolicyRule } from './rules.ts';
 import { SourceText } from './source-text.ts';
 import type { CheckOptions, CheckResult, EffectivePolicy } from './types.ts';
@@ -267,9 +267,20 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
   nodes = walked.nodes;
   depth = walked.depth;
   if (walked.complete) {
-    checkDeferred(walked, policy, out);
-    checkGlobals(program, walked.memberOf, policy, out);
+    // One folding budget for the whole check (fold.ts): bounded work whatever the source holds.
+    const budget = new FoldBudget();
+    checkDeferred(walked, policy, out, new FoldScope(walked.consts, budget));
+    checkGlobals(program, walked.memberOf, policy, out, new FoldScope(new Map(), budget));
     checkTopLevelVars(program, policy, out);
+    if (budget.exhausted) {
+      // Defends against hiding a forbidden key behind enough folding work to exhaust the budget:
+      // the keys left unchecked make the whole source refused, never passed.
+      out.add(
+        'source.budget',
+        `constant folding needed more than its budget of ${FOLD_BUDGET} work units; computed keys after this point were not checked`,
+        undefined,
+      );
+    }
   }
   return finish();
 }
@@ -504,10 +515,11 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
   return { nodes, depth: deepest, complete, memberOf, consts, deferredNames, reflectiveArgs };
 }
 
-function checkDeferred(walked: Walked, policy: EffectivePolicy, out: Collector): void {
-  const consts: ConstBindings = walked.consts;
+function checkDeferred(walked: Walked, policy: EffectivePolicy, out: Collector, scope: FoldScope): void {
   const check = (node: Node, where: string): void => {
-    const folded = fold(node, consts);
+    const folded = fold(node, scope);
+    // A spent budget is reported once, as source.budget (checkSource).
+    if (folded === TOO_COMPLEX && scope.budget.exhausted) return;
     if (folded === TOO_COMPLEX) {
       out.add('names.forbidden', `${where} is too complex to check statically`, node.start);
       return;
@@ -529,6 +541,7 @@ function checkGlobals(
   memberOf: Map<Node, AnyNode>,
   policy: EffectivePolicy,
   out: Collector,
+  scope: FoldScope,
 ): void {
   const { globals, globalsDenied, forbiddenNames } = policy;
   for (const ref of findFreeVariables(program)) {
@@ -552,7 +565,7 @@ function checkGlobals(
       if (user['computed'] !== true)
         member = property.type === 'Identifier' ? (property['name'] as string) : undefined;
       else {
-        const folded = fold(property, new Map());
+        const folded = fold(property, scope);
         if (Array.isArray(folded) && folded.length === 1) member = folded[0];
       }
       if (member !== undefined) {

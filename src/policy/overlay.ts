@@ -7,7 +7,14 @@ import { isVersionRange, NO_PACKAGE_POLICY, type PackagePolicy } from './package
 import { ConfigError } from '../errors.ts';
 import { FrozenSet } from '../ast/frozen-set.ts';
 import type { PolicyFile, RawAllowDeny, RawPolicy } from './policy-file.ts';
-import type { CapabilityGrants, EffectivePolicy, ResourceLimits, SourceLimits } from './types.ts';
+import {
+  DEFAULT_ENVELOPE_SIZE,
+  type CapabilityGrants,
+  type EffectivePolicy,
+  type EnvelopeSizeLimits,
+  type ResourceLimits,
+  type SourceLimits,
+} from './types.ts';
 
 /** The base policy after validation, with every section present. */
 interface Base {
@@ -23,6 +30,7 @@ interface Base {
   readonly capabilities: Readonly<Record<string, Required<RawCapabilityFull>>>;
   readonly resources: ResourceLimits;
   readonly trust: { readonly minSignatures: number; readonly requireExpiry: boolean };
+  readonly envelope: EnvelopeSizeLimits;
   readonly packages: PackagePolicy;
 }
 
@@ -82,6 +90,7 @@ export function toBase(file: PolicyFile): Base {
     capabilities,
     resources: p.resources as unknown as ResourceLimits,
     trust: { minSignatures: p.trust!.minSignatures!, requireExpiry: p.trust!.requireExpiry! },
+    envelope: { ...DEFAULT_ENVELOPE_SIZE, ...p.envelope },
     packages: basePackages(file, p.packages),
   };
 }
@@ -276,6 +285,23 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     requireExpiry = o.trust.requireExpiry;
   }
 
+  const envelope: EnvelopeSizeLimits = {
+    maxBytes: narrowNumber(
+      file,
+      ['envelope', 'maxBytes'],
+      base.envelope.maxBytes,
+      o.envelope?.maxBytes,
+      'lower',
+    ),
+    maxArtifactsBytes: narrowNumber(
+      file,
+      ['envelope', 'maxArtifactsBytes'],
+      base.envelope.maxArtifactsBytes,
+      o.envelope?.maxArtifactsBytes,
+      'lower',
+    ),
+  };
+
   return Object.freeze({
     revision: base.revision,
     tenantRevision: o.revision ?? 0,
@@ -290,6 +316,7 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     capabilities: Object.freeze(grants) as CapabilityGrants,
     resources: Object.freeze(resources) as unknown as ResourceLimits,
     trust: Object.freeze({ minSignatures, requireExpiry }),
+    envelope: Object.freeze(envelope),
     packages: base.packages,
   });
 }

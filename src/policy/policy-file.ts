@@ -48,6 +48,7 @@ export interface RawPolicy {
   readonly capabilities?: Readonly<Record<string, RawCapability>>;
   readonly resources?: Readonly<Record<string, number>>;
   readonly trust?: { readonly minSignatures?: number; readonly requireExpiry?: boolean };
+  readonly envelope?: { readonly maxBytes?: number; readonly maxArtifactsBytes?: number };
   readonly packages?: {
     readonly unlisted?: 'refuse' | 'allow';
     readonly allow?: readonly { readonly name: string; readonly versions: string }[];

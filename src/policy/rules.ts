@@ -9,6 +9,7 @@ export const POLICY_RULES = {
   'source.invalid-unicode': 'the source contains a lone UTF-16 surrogate (not representable as UTF-8)',
   'source.too-many-nodes': 'the AST has more nodes than source.maxNodes',
   'source.too-deep': 'the AST nests deeper than source.maxDepth (or too deep to parse at all)',
+  'source.budget': 'the check ran out of its work budget (constant folding) or its deadline (the loader)',
   'syntax.parse': 'the source does not parse as a script in the pinned ECMAScript edition',
   'syntax.html-comment': 'an HTML-like comment (<!-- or -->) that script and module parses read differently',
   'syntax.module': 'import/export, dynamic import() or import.meta: components are scripts',

@@ -29,6 +29,24 @@ export interface TrustRequirements {
   readonly requireExpiry: boolean;
 }
 
+/**
+ * Envelope size, read by the loader before anything parses the envelope. The class (source,
+ * params, statement fields, envelope encoding) gets `maxBytes`; artifacts are counted separately:
+ * the byte cap checked first is `maxBytes` plus the base64-of-base64 size of `maxArtifactsBytes`
+ * (artifacts are base64 inside the statement, which is base64 inside the envelope), and the decoded
+ * artifacts are then held to `maxArtifactsBytes`.
+ */
+export interface EnvelopeSizeLimits {
+  readonly maxBytes: number;
+  readonly maxArtifactsBytes: number;
+}
+
+/** Used when a policy file has no `envelope` section (the values policies/default.yaml states). */
+export const DEFAULT_ENVELOPE_SIZE: EnvelopeSizeLimits = Object.freeze({
+  maxBytes: 1024 * 1024,
+  maxArtifactsBytes: 2 * 1024 * 1024,
+});
+
 /** The policy that applies to one tenant: base + its overlay, deep-frozen. */
 export interface EffectivePolicy {
   /** The base file's revision, stamped on every decision. */
@@ -50,6 +68,7 @@ export interface EffectivePolicy {
   readonly capabilities: CapabilityGrants;
   readonly resources: ResourceLimits;
   readonly trust: TrustRequirements;
+  readonly envelope: EnvelopeSizeLimits;
   /** Which npm packages a statement's `dependencies` may list (packages.ts). */
   readonly packages: PackagePolicy;
 }

@@ -20,10 +20,12 @@ import {
   type HostCapability,
   type LogEntry,
 } from './capabilities.ts';
+import { detectJail, jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
 import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
+import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
 import {
   parseCapabilityGrants,
   parseSandboxLimits,
@@ -58,6 +60,13 @@ export interface SupervisorOptions {
   readonly capabilities?: readonly HostCapability[];
   /** heartbeat period in ms (default 1000); a worker silent for 2 periods beyond its longest call is replaced */
   readonly heartbeatMs?: number;
+  /** run workers inside this OS jail (from `resolveJail` in jail.ts; default: not jailed) */
+  readonly jail?: Jail | undefined;
+  /**
+   * hard cap on each worker's resident memory in MiB (default: sized from the components it holds,
+   * see memory-cap.ts); a worker above it is killed, its in-flight tenants get ERR_MEMORY_LIMIT
+   */
+  readonly workerMemoryCapMb?: number;
 }
 
 /** What to run: already verified and policy-checked by the loader (the source is still hostile). */
@@ -147,6 +156,8 @@ const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
   'kv',
   'capabilities',
   'heartbeatMs',
+  'jail',
+  'workerMemoryCapMb',
 ]);
 const REFUSAL_CODES: ReadonlySet<string> = new Set([
   'ERR_CAPABILITY_DENIED',
@@ -250,6 +261,22 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       `heartbeatMs: expected an integer in [10, 600000], got ${String(heartbeatMs)}`,
     );
   }
+  const jail = options.jail;
+  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
+  // only the one this process's detection produced is accepted.
+  if (jail !== undefined && jail !== detectJail().jail) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
+  }
+  const fixedCapMb = options.workerMemoryCapMb;
+  if (
+    fixedCapMb !== undefined &&
+    (!Number.isInteger(fixedCapMb) || fixedCapMb < 64 || fixedCapMb > 1_048_576)
+  ) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `workerMemoryCapMb: expected an integer in [64, 1048576], got ${String(fixedCapMb)}`,
+    );
+  }
   const logger = options.logger ?? ((): void => undefined);
   const kv: KvStore = options.kv ?? new MemoryKvStore();
   const capabilities = new Map<string, HostCapability>();
@@ -309,6 +336,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   let nextTenantKey = 0;
   let restarts = 0;
   let heartbeat: NodeJS.Timeout | undefined;
+  let memoryWatch: NodeJS.Timeout | undefined;
   /** exit of every worker process not yet reaped */
   const exits = new Set<Promise<void>>();
 
@@ -321,11 +349,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     slot.tenantKeys.clear();
     // A dedicated Unix socket pair at the worker's fd 3 carries length-prefixed frames (protocol.ts):
     // cheaper per message than Node's IPC channel, and every frame from the worker is bounded.
-    const { command, args } = workerCommand();
+    const inner = workerCommand();
+    // The jail (bwrap) keeps fd 3 open across its exec: the socket pair reaches the worker as today.
+    const { command, args } = jail === undefined ? inner : jailCommand(jail, inner);
     const proc = spawnProcess(command, [...args], {
       // Defends against secret theft after a full isolate escape: the worker sees no host variables.
       env: {},
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      ...(jail === undefined ? {} : jailSpawnIds(jail)),
     });
     const pipe = proc.stdio[HOST_FD] as Socket;
     slot.proc = proc;
@@ -470,6 +501,42 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       }
     }, heartbeatMs);
     heartbeat.unref();
+    if (CAN_MEASURE_RSS) {
+      memoryWatch = setInterval(checkMemory, MEMORY_POLL_MS);
+      memoryWatch.unref();
+    }
+  }
+
+  /**
+   * Defends against memory that memoryLimit does not see (ICU copies, V8 overshoot, native leaks)
+   * taking the node's RAM: a worker whose process tree is resident above its cap is killed; the
+   * tenants with a call or load in flight on it get ERR_MEMORY_LIMIT, the others ERR_SANDBOX_CRASHED
+   * for what they had in flight, and their components reload on their next call.
+   */
+  function checkMemory(): void {
+    for (const slot of slots) {
+      const pid = slot.proc?.pid;
+      if (pid === undefined || slot.records.size === 0) continue;
+      const rssKb = processTreeRssKb(pid);
+      if (rssKb === undefined || rssKb <= workerCapMb(slot) * 1024) continue;
+      const responsible = new Set<string>();
+      for (const op of slot.pending.values()) responsible.add(op.tenant);
+      const proc = slot.proc!;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      retire(slot, responsible);
+    }
+  }
+
+  function workerCapMb(slot: Slot): number {
+    if (fixedCapMb !== undefined) return fixedCapMb;
+    // One isolate per tenant on this worker; its memoryLimit is that of the tenant's first component
+    // (the largest of its components is counted: never below the real limit).
+    const isolates = new Map<string, number>();
+    for (const record of slot.records.values()) {
+      const { tenant, limits } = record.spec;
+      isolates.set(tenant, Math.max(isolates.get(tenant) ?? 0, limits.memoryMb));
+    }
+    return workerMemoryCapMb(isolates.values(), slot.records.size);
   }
 
   function longestCall(slot: Slot): number {
@@ -960,6 +1027,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     closed = true;
     if (heartbeat !== undefined) clearInterval(heartbeat);
     heartbeat = undefined;
+    if (memoryWatch !== undefined) clearInterval(memoryWatch);
+    memoryWatch = undefined;
     for (const state of tenants.values()) {
       for (const waiter of state.queue.splice(0)) {
         clearTimeout(waiter.timer);

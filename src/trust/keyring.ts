@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import canonicalizePackage from 'canonicalize';
 import { ConfigError, TrustError, UsageError } from '../errors.ts';
 import { decodeBase64Strict } from '../envelope/base64.ts';
+import { canonicalize } from '../envelope/canonical-json.ts';
 import { guard } from '../envelope/guard.ts';
 import { scanJson } from '../envelope/limits.ts';
 import { parseRfc3339 } from '../envelope/statement.ts';
@@ -226,6 +226,24 @@ function readKeyringFile(path: string): string {
 }
 
 /**
+ * The canonical JSON a keyring's revision hashes.
+ * Defends against two different keyrings sharing one revision (a cache key for verdicts): the text
+ * comes from the one canonicaliser, and a keyring it cannot encode is refused, never hashed as ''.
+ */
+function revisionText(version: number, entries: readonly KeyringEntry[]): string {
+  try {
+    return canonicalize({ version, keys: entries });
+  } catch (error) {
+    throw new ConfigError(
+      'ERR_KEYRING_INVALID',
+      'keyring: entries have no canonical JSON form',
+      { where: '$' },
+      { cause: error },
+    );
+  }
+}
+
+/**
  * A parsed, validated, frozen keyring. Construct with {@link Keyring.parse}, {@link Keyring.load}
  * or {@link Keyring.empty}; edit with {@link Keyring.withKey} / {@link Keyring.withRevoked}.
  * @example const ring = Keyring.load('keyring.json'); ring.get(keyid)?.status
@@ -243,9 +261,7 @@ export class Keyring {
     this.version = version;
     this.entries = Object.freeze(resolved.map((r) => r.entry));
     this.#byId = new Map(resolved.map((r) => [r.entry.keyid, r]));
-    this.revision = createHash('sha256')
-      .update(canonicalizePackage({ version, keys: this.entries }) ?? '')
-      .digest('hex');
+    this.revision = createHash('sha256').update(revisionText(version, this.entries)).digest('hex');
     Object.freeze(this);
   }
 
