@@ -494,6 +494,7 @@ export function createLoader(options: LoaderOptions): Loader {
     // node is less busy.
     const result = await checkPool.check(verified.statement.source, effective, {
       requires: verified.statement.requires,
+      ...(verified.statement.dependencies ? { dependencies: verified.statement.dependencies } : {}),
     });
     checks.set(key, { result });
     if (checks.size > MAX_CHECK_CACHE) checks.delete(checks.keys().next().value!);

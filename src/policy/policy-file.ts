@@ -50,6 +50,10 @@ export interface RawPolicy {
   readonly resources?: Readonly<Record<string, number>>;
   readonly trust?: { readonly minSignatures?: number; readonly requireExpiry?: boolean };
   readonly envelope?: { readonly maxBytes?: number; readonly maxArtifactsBytes?: number };
+  readonly packages?: {
+    readonly unlisted?: 'refuse' | 'allow';
+    readonly allow?: readonly { readonly name: string; readonly versions: string }[];
+  };
 }
 
 /** A validated file and where each field sits in it (for later narrowing errors). */
