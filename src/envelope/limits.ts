@@ -122,7 +122,7 @@ export function statementBudget(limits: EnvelopeLimits): JsonBudget {
 /**
  * Merges caller limits over the defaults. Returns undefined-free, frozen limits.
  * Unknown keys, or values that are not positive safe integers, return an error message instead.
- * `maxSignatures` can only be lowered (DESIGN.md caps it at 4).
+ * `maxSignatures` can only be lowered (docs/envelope.md caps it at 4).
  */
 export function resolveLimits(partial: unknown): EnvelopeLimits | string {
   if (partial === undefined) return DEFAULT_ENVELOPE_LIMITS;

@@ -5,6 +5,8 @@
  * The check is a filter, not the boundary: dynamic property access (`o[k]` with a runtime `k`) and
  * aliasing (`const O = Object`) cannot be decided statically. The isolate is the boundary.
  */
+import type { Dependency } from '../envelope/types.ts';
+import { unapprovedPackages } from './packages.ts';
 import type { Node, Program } from 'acorn';
 import { findFreeVariables } from '../ast/free-variables.ts';
 import { ECMA_VERSION, parseProgram } from '../ast/parse.ts';
@@ -167,6 +169,10 @@ function assertInputs(source: unknown, policy: unknown, options: unknown): asser
     ) {
       throw new UsageError('ERR_USAGE', 'checkSource: options.requires must be an array of capability names');
     }
+    const dependencies = (options as CheckOptions).dependencies;
+    if (dependencies !== undefined && !Array.isArray(dependencies)) {
+      throw new UsageError('ERR_USAGE', 'checkSource: options.dependencies must be a statement SBOM array');
+    }
   }
 }
 
@@ -189,6 +195,7 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
 
   const finish = (): CheckResult => {
     checkCapabilities(policy, options?.requires ?? [], out);
+    checkPackages(policy, options?.dependencies ?? [], out);
     if (out.truncated) {
       out.violations.length = MAX_VIOLATIONS - 1;
       out.truncated = false;
@@ -641,6 +648,12 @@ function checkTopLevelVars(program: Program, policy: EffectivePolicy, out: Colle
     },
     varScopeKeys,
   );
+}
+
+function checkPackages(policy: EffectivePolicy, dependencies: readonly Dependency[], out: Collector): void {
+  for (const p of unapprovedPackages(dependencies, policy.packages)) {
+    out.add('packages.not-approved', `package ${quote(p.name)}@${quote(p.version)}: ${p.reason}`, undefined);
+  }
 }
 
 function checkCapabilities(policy: EffectivePolicy, requires: readonly string[], out: Collector): void {

@@ -3,6 +3,7 @@
  * overlay. An overlay may only narrow; the one exception is granting a capability the base marks
  * `grantable`. Anything that widens is refused when the files are loaded, not when a tenant loads.
  */
+import { isVersionRange, NO_PACKAGE_POLICY, type PackagePolicy } from './packages.ts';
 import { ConfigError } from '../errors.ts';
 import { FrozenSet } from '../ast/frozen-set.ts';
 import type { PolicyFile, RawAllowDeny, RawPolicy } from './policy-file.ts';
@@ -30,6 +31,7 @@ interface Base {
   readonly resources: ResourceLimits;
   readonly trust: { readonly minSignatures: number; readonly requireExpiry: boolean };
   readonly envelope: EnvelopeSizeLimits;
+  readonly packages: PackagePolicy;
 }
 
 interface RawCapabilityFull {
@@ -89,7 +91,24 @@ export function toBase(file: PolicyFile): Base {
     resources: p.resources as unknown as ResourceLimits,
     trust: { minSignatures: p.trust!.minSignatures!, requireExpiry: p.trust!.requireExpiry! },
     envelope: { ...DEFAULT_ENVELOPE_SIZE, ...p.envelope },
+    packages: basePackages(file, p.packages),
   };
+}
+
+/** The base's package approvals; a range that does not parse is refused (fail closed). */
+function basePackages(file: PolicyFile, raw: RawPolicy['packages']): PackagePolicy {
+  if (raw === undefined) return NO_PACKAGE_POLICY;
+  const allow = (raw.allow ?? []).map((a, i) => {
+    if (!isVersionRange(a.versions)) {
+      throw invalid(
+        file,
+        ['packages', 'allow', i, 'versions'],
+        `"${a.versions}" is not a version range this release reads`,
+      );
+    }
+    return Object.freeze({ name: a.name, versions: a.versions });
+  });
+  return Object.freeze({ unlisted: raw.unlisted ?? 'refuse', allow: Object.freeze(allow) });
 }
 
 function effectiveAllow(allow: readonly string[], deny: readonly string[]): string[] {
@@ -153,6 +172,11 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
   const file = overlay ?? { file: '(base)', policy: o, lineOf: () => 0 };
   if (overlay && o.overlay !== true) {
     throw invalid(file, ['overlay'], 'a tenant file is an overlay (it may only narrow the base)');
+  }
+
+  // Package approvals are the base policy's alone: an overlay cannot widen or narrow them (yet).
+  if (o.packages !== undefined) {
+    throw invalid(file, ['packages'], 'package approvals are set in the base policy only');
   }
 
   let mode = base.mode;
@@ -293,6 +317,7 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     resources: Object.freeze(resources) as unknown as ResourceLimits,
     trust: Object.freeze({ minSignatures, requireExpiry }),
     envelope: Object.freeze(envelope),
+    packages: base.packages,
   });
 }
 

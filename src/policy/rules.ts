@@ -19,6 +19,7 @@ export const POLICY_RULES = {
   'globals.not-allowed': 'a free global (or global member) the policy does not allow',
   'names.forbidden': 'a forbidden name as member, key, pattern, reflective argument or global',
   'capability.not-granted': 'a required capability is not granted to this tenant',
+  'packages.not-approved': 'a bundled npm package (from the SBOM) is not approved by name and version range',
   'check.too-many-violations': 'reporting stopped after the violation cap; the source has more',
 } as const;
 

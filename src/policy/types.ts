@@ -2,6 +2,8 @@
  * Shapes of the policy layer: the effective policy for one tenant, the loaded policy set, and the
  * result of checking a source. Data only; the mechanism lives in load.ts and check.ts.
  */
+import type { Dependency } from '../envelope/types.ts';
+import type { PackagePolicy } from './packages.ts';
 import type { ConfigError, Violation } from '../errors.ts';
 import type { CapabilityGrants, ResourceLimits } from '../sandbox/limits.ts';
 
@@ -67,6 +69,8 @@ export interface EffectivePolicy {
   readonly resources: ResourceLimits;
   readonly trust: TrustRequirements;
   readonly envelope: EnvelopeSizeLimits;
+  /** Which npm packages a statement's `dependencies` may list (packages.ts). */
+  readonly packages: PackagePolicy;
 }
 
 /** Outcome of `PolicySet.reload()`. */
@@ -98,6 +102,8 @@ export interface PolicySet {
 export interface CheckOptions {
   /** Capability names the component requires (the statement's `requires`). */
   readonly requires?: readonly string[];
+  /** The statement's `dependencies` (its SBOM), checked against the policy's package approvals. */
+  readonly dependencies?: readonly Dependency[];
 }
 
 /** Size figures of the checked source. */

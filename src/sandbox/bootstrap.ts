@@ -455,15 +455,30 @@ function hiddenIntrinsics() {
 }
 
 // Policy: frozen prototypes break plain assignments that shadow an inherited property (the
-// "override mistake": this.name = 'MyError' in an Error subclass, obj.toString = fn). For the usual
-// ones, the prototype property becomes a getter plus a setter that defines an own property on the
-// receiver, as SES does; the prototype itself still cannot be changed.
-function enableOverrides() {
+// "override mistake": this.name = 'MyError' in an Error subclass, X.prototype.toString = fn,
+// P.constructor = D in decimal.js). In strict code such an assignment throws; in sloppy code it
+// fails silently and the library computes something else. For the properties below, the
+// prototype's data property becomes a getter (same value) plus a setter that defines an own
+// property on the receiver, as SES's override taming does; the prototype itself still cannot be
+// changed (the setter refuses the prototype as receiver, and the accessor is non-configurable).
+// Which properties: everything Object.prototype holds as data (every object inherits it), what
+// Error prototypes give instances (name, message, toString, constructor), and the few others real
+// libraries assign (Function.prototype.toString/bind, Array.prototype.toString,
+// Promise.prototype.constructor). Not Array.prototype.push or iterator methods: V8 keys fast
+// paths on those staying data properties.
+function overridableProperties() {
   const errors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
   if (typeof AggregateError === 'function') errors.push(AggregateError);
-  const targets = [[ObjectC.prototype, ['toString', 'valueOf', 'toLocaleString', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable']]];
+  const objectNames = getOwnPropertyNames(ObjectC.prototype);
+  const targets = [[ObjectC.prototype, objectNames]];
   for (let i = 0; i < errors.length; i++) targets.push([errors[i].prototype, ['name', 'message', 'toString', 'constructor']]);
-  targets.push([fnProtos[0], ['toString']]);
+  targets.push([fnProtos[0], ['toString', 'bind']]);
+  targets.push([ArrayC.prototype, ['toString', 'toLocaleString']]);
+  targets.push([PromiseC.prototype, ['constructor']]);
+  return targets;
+}
+function enableOverrides() {
+  const targets = overridableProperties();
   for (let i = 0; i < targets.length; i++) {
     const proto = targets[i][0];
     const names = targets[i][1];
@@ -475,7 +490,8 @@ function enableOverrides() {
       defineProperty(proto, name, {
         get: function () { return value; },
         set: function (v) {
-          if (this === proto) throw new TypeErrorC('Cannot assign to read only property ' + name + ' of a frozen prototype');
+          // Defends against changing the intrinsic for everyone through the setter itself.
+          if (this === proto) throw new TypeErrorC('Cannot assign to read only property ' + StringC(name) + ' of a frozen prototype');
           defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
         },
         enumerable: d.enumerable,

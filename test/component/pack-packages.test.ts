@@ -212,7 +212,21 @@ describe('when packed package components run in the real sandbox', () => {
     audit,
     readFileSync(join(REPO, 'policies/default.yaml'), 'utf8').replace(/^mode: enforce$/m, 'mode: audit'),
   );
-  const strictLoader = createLoader({ keyring: world.keyring, kv: new MemoryKvStore(), workers: 1 });
+  // stem-search passes the default policy once ops approve its two packages.
+  const approved = join(policyDir, 'approved.yaml');
+  writeFileSync(
+    approved,
+    readFileSync(join(REPO, 'policies/default.yaml'), 'utf8').replace(
+      /^ {2}allow: \[\]$/m,
+      '  allow:\n    - { name: stemmer, versions: "^2.0.0" }\n    - { name: fastest-levenshtein, versions: "~1.0.16" }',
+    ),
+  );
+  const strictLoader = createLoader({
+    keyring: world.keyring,
+    kv: new MemoryKvStore(),
+    workers: 1,
+    policy: approved,
+  });
   const auditLoader = createLoader({
     keyring: world.keyring,
     kv: new MemoryKvStore(),

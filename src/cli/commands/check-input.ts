@@ -1,4 +1,5 @@
 /** Reading what `sealbox check` and `sealbox policy suggest` inspect: an envelope or a source file. */
+import type { Dependency } from '../../envelope/types.ts';
 import { decodeEnvelope } from '../../envelope/envelope.ts';
 import { parseStatement } from '../../envelope/statement.ts';
 import { readTextBounded } from '../files.ts';
@@ -12,6 +13,8 @@ export interface CheckInput {
   readonly kind: 'envelope' | 'source';
   readonly tenant?: string;
   readonly requires?: readonly string[];
+  /** A v2 statement's SBOM. */
+  readonly dependencies?: readonly Dependency[];
 }
 
 function looksLikeEnvelope(text: string): boolean {
@@ -39,5 +42,6 @@ export function readCheckInput(cwd: string, path: string): CheckInput {
     kind: 'envelope',
     tenant: statement.tenant,
     requires: statement.requires,
+    ...(statement.dependencies ? { dependencies: statement.dependencies } : {}),
   };
 }

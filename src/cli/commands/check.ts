@@ -61,7 +61,10 @@ export const checkCommand: Command = {
     const tenant = tenantFlag ?? input.tenant;
     const policy = tenant === undefined ? policies.base() : policies.forTenant(tenant);
     const requires = [...new Set([...(input.requires ?? []), ...extra])];
-    const result = checkSource(input.source, policy, { requires });
+    const result = checkSource(input.source, policy, {
+      requires,
+      ...(input.dependencies ? { dependencies: input.dependencies } : {}),
+    });
     if (flag(args, 'json')) {
       printJson(io, { file, kind: input.kind, ...result });
     } else {

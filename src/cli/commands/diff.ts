@@ -9,11 +9,13 @@ import { flag } from '../args.ts';
 import type { CliIO, Command } from '../context.ts';
 import { readFileBounded } from '../files.ts';
 import { printJson, terminalSafe } from '../output.ts';
+import { diffPackages, packageDiffLines } from './diff-packages.ts';
 
 const usage = `Usage: sealbox diff OLD NEW [--json]
 
 Compares two component envelopes: identity and version, the source (unified diff), params,
-artifacts (by hash), and, loudly, capabilities added to or removed from requires.
+artifacts (by hash), packages (added, removed, changed: from the SBOMs), and, loudly, capabilities
+added to or removed from requires and packages that changed while the code started using new globals.
 Signatures are NOT verified (use sealbox verify); both statements must decode.
 
 Exit codes: 0 compared (whether or not anything changed), 2 usage, 3 malformed envelope.`;
@@ -208,6 +210,7 @@ export const diffCommand: Command = {
       `${newPath} (v${b.version})`,
     );
     const params = diffJson(a.params, b.params);
+    const packages = diffPackages(a, b);
     const identity = (s: Statement, digest: string) => ({
       tenant: s.tenant,
       identifier: s.identifier,
@@ -234,6 +237,7 @@ export const diffCommand: Command = {
       source: { changed: a.sourceSha256 !== b.sourceSha256, diff: sourceDiff },
       params: { changed: params.length > 0, changes: params },
       artifacts,
+      packages,
       warnings,
     };
     if (flag(args, 'json')) {
@@ -258,6 +262,9 @@ export const diffCommand: Command = {
       ...artifacts.changed.map((n) => `~${n}`),
     ];
     lines.push(`artifacts: ${artifactLine.length === 0 ? 'unchanged' : artifactLine.join(' ')}`);
+    lines.push(...packageDiffLines(packages));
+    const packageBanner = `!!! PACKAGE REACH: packages changed (${[...packages.added, ...packages.changed.map((c) => c.name)].join(', ')}) and the code now uses globals it did not: ${packages.newGlobals.join(', ')}`;
+    if (packages.escalation) lines.unshift(packageBanner, '');
     lines.push(`source: ${sourceDiff === '' ? 'unchanged' : 'changed'}`);
     // Tenant-authored text goes to a terminal: control characters are made visible.
     if (sourceDiff !== '')

@@ -14,7 +14,8 @@ const usage = `Usage: sealbox pack FILE --export CLASS --tenant T --id ID --vers
              [--params JSON_FILE] [--artifact NAME=PATH]... [--requires CAP,CAP]
              [--expires ISO] [--issued-at ISO] [-o OUT] [--json]
 
-Packs the class exported as CLASS from FILE (.js, .mjs, .ts, .mts; relative imports are bundled)
+Packs the class exported as CLASS from FILE (.js, .mjs, .ts, .mts; relative imports are bundled,
+and npm packages it imports are bundled with rolldown and listed in the statement's dependencies)
 with its params and artifacts into a statement, signs it with KEY (a sealbox-ed25519-private-key
 file from sealbox keygen), and writes the envelope to OUT (stdout without -o, or with -o -).
 --issued-at fixes the timestamp (default now), for reproducible packs.
@@ -135,6 +136,8 @@ export const packCommand: Command = {
       sourceBytes: new TextEncoder().encode(statement.source).byteLength,
       artifacts: Object.keys(statement.artifacts),
       repr: statement.repr,
+      format: statement._type,
+      packages: (statement.dependencies ?? []).map((d) => `${d.name}@${d.version}`),
     };
     if (flag(args, 'json')) printJson(io, out === undefined ? { ...summary, envelope } : summary);
     else if (out === undefined) io.stdout(text);

@@ -1,4 +1,5 @@
 /** `sealbox policy suggest`: the least policy a source or envelope needs, as YAML ops can paste. */
+import { suggestPackages } from '../../policy/packages.ts';
 import { suggestPolicy } from '../../policy/suggest.ts';
 import { flag } from '../args.ts';
 import type { Command } from '../context.ts';
@@ -30,6 +31,7 @@ export const policySuggestCommand: Command = {
     if (missing.length > 0) {
       yaml += `# The statement also requires: ${missing.join(', ')}\n`;
     }
+    yaml += suggestPackages(input.dependencies ?? []);
     if (flag(args, 'json')) {
       printJson(io, {
         file,
@@ -38,6 +40,7 @@ export const policySuggestCommand: Command = {
         globals: suggestion.globals,
         unavailable: suggestion.unavailable,
         capabilities: [...new Set([...suggestion.capabilities, ...requires])].sort(),
+        packages: (input.dependencies ?? []).map((d) => ({ name: d.name, versions: `^${d.version}` })),
         yaml,
       });
     } else {

@@ -144,7 +144,7 @@ export function bundleWithPackages(
       )
     : undefined;
   const origin = (line: number, column: number): OriginalPosition =>
-    map?.originalPosition(line, column) ?? { file: '(bundle)', line, column };
+    map?.originalPosition(line, column) ?? { file: '(code rolldown generated)', line, column };
 
   const code = chunk.code;
   const program: Program = parseModule(code);

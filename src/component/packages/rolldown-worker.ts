@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { builtinModules } from 'node:module';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { rolldown, type Plugin } from 'rolldown';
+import type { Plugin } from 'rolldown';
 import { SealboxError } from '../../errors.ts';
 import { isTypeScriptFile, stripTypes } from '../typescript.ts';
 import type { BundlerRequest, BundlerResult, Refusal } from './bundler-protocol.ts';
@@ -84,6 +84,9 @@ function sandboxPlugin(refusals: Refusal[]): Plugin {
 
 async function bundle(): Promise<BundlerResult> {
   const refusals: Refusal[] = [];
+  // Loaded here, not at the top: a missing or broken native binding becomes a result the waiting
+  // pack thread reads at once, instead of a worker that dies before it can post (a 2-minute wait).
+  const { rolldown } = await import('rolldown');
   const build = await rolldown({
     input: request.entry,
     cwd: request.root,
@@ -127,6 +130,14 @@ function post(result: BundlerResult): void {
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
 }
+
+// A worker that ends without posting (an uncaught error in a hook) wakes the waiting thread at once.
+process.on('exit', () => {
+  if (Atomics.load(flag, 0) === 0) {
+    Atomics.store(flag, 0, 2);
+    Atomics.notify(flag, 0);
+  }
+});
 
 bundle().then(post, (error: unknown) => {
   const cause = hookError ?? (error as { errors?: unknown[] }).errors?.[0] ?? error;
