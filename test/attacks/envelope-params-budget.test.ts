@@ -76,9 +76,9 @@ describe("when a tenant's own signed params are huge in structure (layer: envelo
       const baseline = fastest(3, () =>
         verifyEnvelope(flat, ring, { now: NOW, cache: false, limits: LIMITS }),
       );
-      const attack = fastest(2, () => refusal(text));
+      const attack = fastest(3, () => refusal(text));
       // Before the fix: 8.5 s for 1.2 million keys, many times the flat envelope's cost.
-      expect(attack).toBeLessThan(2 * baseline);
+      expect(attack).toBeLessThan(3 * baseline);
     }
   });
 

@@ -68,13 +68,13 @@ describe('when an envelope carries forged signatures under every trusted keyid (
 
   it('costs about four native SHA-512 passes over the PAE, not pure-JS hashing', () => {
     const message = pae(PAYLOAD_TYPE, decodeBase64Strict(JSON.parse(forged).payload as string, 'payload'));
-    const native = fastest(3, () => {
+    const native = fastest(5, () => {
       for (let i = 0; i < KEYS.length; i++) createHash('sha512').update(message).digest();
     });
-    const refusal = fastest(3, () =>
+    const refusal = fastest(5, () =>
       verifyEnvelope(forged, ring, { now: NOW, cache: false, limits: LIMITS }),
     );
     // Measured: native hashing ~3.5x the bare passes (decoding, copies, curve math); pure-JS ~12x.
-    expect(refusal).toBeLessThan(6 * native);
+    expect(refusal).toBeLessThan(8 * native);
   });
 });
