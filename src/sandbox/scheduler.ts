@@ -29,6 +29,8 @@ export interface Job<T> {
 
 interface Entry {
   readonly job: Job<unknown>;
+  /** deadline minus submit time: the clock starts once the worker can take work */
+  readonly allowance: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -65,6 +67,8 @@ export class Scheduler {
   readonly #turns = new Set<string>();
   #running = 0;
   #waiting = 0;
+  /** waiting ops whose deadline clock has not started (no worker ready when they arrived) */
+  #unarmed = 0;
   /** smoothed run time of any op on this worker (ms) */
   #serviceMs = 0;
 
@@ -114,6 +118,7 @@ export class Scheduler {
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
         job,
+        allowance: job.deadline - now,
         resolve: resolve as (value: unknown) => void,
         reject,
         timer: undefined,
@@ -121,7 +126,10 @@ export class Scheduler {
         started: false,
         onAbort: undefined,
       };
-      entry.timer = setTimeout(() => this.#expire(entry), Math.max(1, Math.ceil(job.deadline - now)));
+      // Waiting for a worker to boot is the node's cost: the deadline clock starts once it can
+      // take work (a worker replaced by the warm spare is ready at once).
+      if (this.#options.canStart()) this.#arm(entry, job.deadline - now);
+      else this.#unarmed++;
       if (job.signal !== undefined) {
         entry.onAbort = () => this.#cancel(entry, aborted(job));
         job.signal.addEventListener('abort', entry.onAbort, { once: true });
@@ -135,6 +143,12 @@ export class Scheduler {
 
   /** Starts waiting ops while the worker can take them. */
   kick(): void {
+    if (this.#unarmed > 0 && this.#options.canStart()) {
+      this.#unarmed = 0;
+      for (const queue of this.#tenants.values()) {
+        for (const entry of queue.waiting) if (entry.timer === undefined) this.#arm(entry, entry.allowance);
+      }
+    }
     while (this.#running < this.#options.concurrency && this.#turns.size > 0 && this.#options.canStart()) {
       const [tenant] = this.#turns;
       this.#turns.delete(tenant!);
@@ -199,6 +213,10 @@ export class Scheduler {
     return new SandboxError('ERR_OVERLOADED', `the node is overloaded (${why}); retry in about ${hint} ms`, {
       retryAfterMs: hint,
     });
+  }
+
+  #arm(entry: Entry, ms: number): void {
+    entry.timer = setTimeout(() => this.#expire(entry), Math.max(1, Math.ceil(ms)));
   }
 
   #expire(entry: Entry): void {
