@@ -17,6 +17,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/fast-check.ts'],
+    // A real PostgreSQL for the store tests (or SEALBOX_TEST_PG_URL).
+    globalSetup: ['test/setup/postgres.ts'],
     // isolated-vm needs --no-node-snapshot on Node >= 20; the threads pool rejects execArgv.
     pool: 'forks',
     execArgv: ['--no-node-snapshot', '--disable-warning=ExperimentalWarning'],

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'acorn';
-import { ECMA_VERSION } from '../src/component/parse.ts';
+import { ECMA_VERSION } from '../src/ast/parse.ts';
 import { checkSource } from '../src/policy/check.ts';
 import { loadPolicy } from '../src/policy/load.ts';
 import { median, timeRuns, type BenchOptions, type BenchReport } from './harness.ts';

@@ -5,7 +5,7 @@
  * with every target computed as a ratio of figures from this same run.
  */
 import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
+import { nativeSha512 } from '../src/trust/ed25519.ts';
 import { median, timeRuns } from './harness.ts';
 import type { BenchOptions, BenchRatio, BenchReport, BenchRow } from './harness.ts';
 import type { Engine, EngineName, SealboxExtras } from './peers/engine.ts';
@@ -37,7 +37,7 @@ function message(error: unknown): string {
 }
 
 async function rawVerifyMs(payloadBytes: number, runs: number): Promise<number> {
-  ed.hashes.sha512 = sha512;
+  ed.hashes.sha512 = nativeSha512;
   const secret = ed.utils.randomSecretKey();
   const publicKey = ed.getPublicKey(secret);
   const payload = new Uint8Array(payloadBytes).fill(97);

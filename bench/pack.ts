@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import { parse } from 'acorn';
 import { Component } from '../src/component/component.ts';
 import { pack } from '../src/component/pack.ts';
-import { ECMA_VERSION } from '../src/component/parse.ts';
+import { ECMA_VERSION } from '../src/ast/parse.ts';
 import { median, timeRuns, type BenchOptions, type BenchReport } from './harness.ts';
 
 /** A module of about `lines` lines: 10 helpers, and a class whose methods call them. */

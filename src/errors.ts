@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   // usage
   ERR_USAGE: { kind: 'UsageError', summary: 'bad CLI flag, argument or API option' },
   ERR_IO: { kind: 'UsageError', summary: 'a file named by the caller cannot be read or written' },
+  ERR_KEYRING_LOCKED: {
+    kind: 'UsageError',
+    summary: 'another command is editing the keyring file; nothing was changed',
+  },
 
   // envelope and statement (untrusted bytes)
   ERR_INPUT_TOO_LARGE: { kind: 'EnvelopeError', summary: 'input is larger than the configured limit' },
@@ -46,6 +50,10 @@ export const ERROR_CODES = {
     summary: 'signed payload is not RFC 8785 canonical JSON',
   },
   ERR_STATEMENT_INVALID: { kind: 'EnvelopeError', summary: 'statement does not match the closed schema' },
+  ERR_STATEMENT_VERSION: {
+    kind: 'EnvelopeError',
+    summary: 'the statement format (_type) is newer than this release reads',
+  },
   ERR_DIGEST_MISMATCH: { kind: 'EnvelopeError', summary: 'a source or artifact hash or size does not match' },
   ERR_JSON_INVALID: { kind: 'EnvelopeError', summary: 'a value is not plain JSON (params, args, results)' },
 
@@ -63,6 +71,10 @@ export const ERROR_CODES = {
   ERR_PACK_EXPORT: { kind: 'PackError', summary: 'the requested export is missing or not a class' },
   ERR_PACK_BASE_CLASS: { kind: 'PackError', summary: 'the entry class does not extend Component' },
   ERR_PACK_IMPORT: { kind: 'PackError', summary: 'an import cannot be bundled into the script' },
+  ERR_PACK_PACKAGE: {
+    kind: 'PackError',
+    summary: 'a package needs something the sandbox lacks (Node built-in, addon, URL, computed import)',
+  },
   ERR_PACK_FREE_VARIABLE: {
     kind: 'PackError',
     summary: 'the class uses a name the sandbox does not provide',
@@ -127,6 +139,12 @@ export const ERROR_CODES = {
   ERR_DEADLINE: { kind: 'SandboxError', summary: "the caller's wall-clock deadline passed (retryable)" },
   ERR_INSTANTIATE: { kind: 'SandboxError', summary: 'the component could not be compiled or constructed' },
   ERR_COMPONENT_THREW: { kind: 'ComponentError', summary: 'the component code threw an exception' },
+
+  // fleet: follow and sealbox serve
+  ERR_NO_VERSION: { kind: 'SandboxError', summary: 'no published version of the component was accepted' },
+  ERR_REQUEST_INVALID: { kind: 'UsageError', summary: 'an HTTP request to sealbox serve is malformed' },
+  ERR_UNAUTHORIZED: { kind: 'UsageError', summary: 'the HTTP request has no known bearer token' },
+  ERR_FORBIDDEN: { kind: 'UsageError', summary: 'the bearer token belongs to another tenant' },
 
   // bugs
   ERR_INTERNAL: { kind: 'InternalError', summary: 'a bug in sealbox' },

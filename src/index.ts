@@ -59,3 +59,23 @@ export type {
 // Loader: the pipeline a multi-tenant node imports.
 export { createLoader } from './loader.ts';
 export type { Loader, LoaderOptions, LoadedComponent, DecisionEvent, StageTimes } from './loader.ts';
+
+// Fleet: the shared store (rollback marks, kv, registry), publishing and following.
+export { openStore } from './store/open.ts';
+export { MemoryStore } from './store/memory.ts';
+export { SqliteStore } from './store/sqlite.ts';
+export { PostgresStore } from './store/postgres.ts';
+export { publish, listPublished } from './store/publish.ts';
+export type { PublishResult } from './store/publish.ts';
+export type {
+  Store,
+  StoreKind,
+  RollbackMarks,
+  RollbackMark,
+  KvQuota,
+  KvUsage,
+  Registry,
+  PublishedSummary,
+  PublishedEnvelope,
+} from './store/types.ts';
+export type { FollowHandle, FollowOptions } from './follow.ts';

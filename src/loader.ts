@@ -4,21 +4,25 @@
  *
  *   1 size limit, parse envelope      (envelope layer, inside verifyEnvelope)
  *   2 signatures against the keyring  (trust layer: scope, validity, threshold)
- *   3 statement: closed schema, hashes, tenant, expiry, rollback
+ *   3 statement: closed schema, hashes, tenant, expiry; rollback checked (read only)
  *   4 AST policy + capability grant   (policy layer)
  *   5 sandbox: worker ▸ isolate ▸ context, instantiate   (sandbox layer)
+ *   6 rollback recorded: one atomic conditional write; losing it disposes and refuses
  *
  * Every load, accepted or refused, is reported as exactly one decision event.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeBase64Strict } from './envelope/base64.ts';
-import { NAME_PATTERN } from './envelope/statement.ts';
+import { envelopeLimitsFor } from './envelope/limits.ts';
+import { COMPONENT_IDENTIFIER, TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
 import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
 import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
+import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
+import { resolveJail, type JailMode, type JailStatus } from './sandbox/jail.ts';
 import type { KvStore } from './sandbox/kv-store.ts';
 import {
   createSupervisor,
@@ -26,8 +30,13 @@ import {
   type SandboxedComponent,
   type Supervisor,
 } from './sandbox/supervisor.ts';
+import { createFollow, type FollowHandle, type FollowOptions } from './follow.ts';
+import { MemoryStore } from './store/memory.ts';
+import { isStore, openStore } from './store/open.ts';
+import { marksFromRollbackStore } from './store/rollback-adapter.ts';
+import type { RollbackMarks, Store } from './store/types.ts';
 import { Keyring } from './trust/keyring.ts';
-import { MemoryRollbackStore, SqliteRollbackStore, type RollbackStore } from './trust/rollback.ts';
+import { decideRollback, SqliteRollbackStore, type RollbackStore } from './trust/rollback.ts';
 import { verifyEnvelope, type VerifiedEnvelope } from './trust/verify.ts';
 
 /** Time spent per stage of one load, in milliseconds. */
@@ -84,18 +93,39 @@ export interface LoaderOptions {
   readonly deadlineMs?: number;
   /** Ops waiting on the host per worker before ERR_OVERLOADED (default 256). */
   readonly maxQueuedPerWorker?: number;
-  /** Rollback state: a store, a node:sqlite file path, or (default) in memory for this loader's life. */
+  /**
+   * What nodes share (rollback marks, kv data, the registry `follow` reads): a Store, a
+   * `postgres://` URL, `memory:`, or a node:sqlite file path. Default: in memory for this loader's life.
+   */
+  readonly store?: Store | string;
+  /**
+   * Deprecated (use `store`): rollback state alone, as a round-1 RollbackStore or a node:sqlite
+   * file path. Not allowed together with `store`.
+   */
   readonly rollback?: RollbackStore | string;
-  /** kv capability store (default: in memory). */
+  /** kv capability store (default: the store's kv). */
   readonly kv?: KvStore;
   /** Receives components' `host.log` calls. Default: dropped. */
   readonly logger?: (entry: LogEntry) => void;
   /** Receives one event per load. */
   readonly onDecision?: (event: DecisionEvent) => void;
-  /** Largest envelope accepted, bytes (default: the envelope layer's limit, 32 MiB). */
+  /**
+   * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
   readonly now?: () => Date;
+  /**
+   * OS jail around the sandbox's worker processes (bubblewrap, docs/sandbox.md): `auto` (default)
+   * jails them when this machine can, `required` refuses to start when it cannot, `off` never jails.
+   */
+  readonly jail?: JailMode;
+  /**
+   * Told once, at creation, whether workers run jailed and if not why. Default: when `auto` could
+   * not jail, a process warning (code SEALBOX_JAIL_OFF).
+   */
+  readonly onJail?: (status: JailStatus) => void;
 }
 
 /** A component loaded into the sandbox: call its methods, dispose it when done. */
@@ -143,10 +173,18 @@ export interface Loader {
   ): Promise<LoadedComponent>;
   /** Re-reads the policy files; a bad file keeps the last good policy (see PolicySet.reload). */
   reloadPolicy(): ReturnType<PolicySet['reload']>;
+  /**
+   * Follows (tenant, identifier) in the store's registry: the handle serves the newest published
+   * version that passes trust, rollback and policy, swapping new ones in as they are published.
+   * @throws ConfigError ERR_CONFIG_INVALID (bad names); SandboxError ERR_SANDBOX_CLOSED
+   */
+  follow(tenant: string, identifier: string, options?: FollowOptions): FollowHandle;
   /** Replaces the keyring (e.g. after a revocation); takes effect on the next load. */
   setKeyring(keyring: Keyring): void;
   /** The policy set in force. */
   readonly policy: PolicySet;
+  /** Whether this loader's workers run in the OS jail, decided once at creation. */
+  readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
   close(): Promise<void>;
 }
@@ -177,18 +215,21 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
   'workers',
   'deadlineMs',
   'maxQueuedPerWorker',
+  'store',
   'rollback',
   'kv',
   'logger',
   'onDecision',
   'maxEnvelopeBytes',
   'now',
+  'jail',
+  'onJail',
 ]);
 
 function badTenant(got: string, cause?: unknown): never {
   throw new ConfigError(
     'ERR_CONFIG_INVALID',
-    `load: options.tenant must be a string matching ${NAME_PATTERN.source}, got ${got}`,
+    `load: options.tenant must be a string matching ${TENANT_NAME.source}, got ${got}`,
     {},
     cause === undefined ? undefined : { cause },
   );
@@ -216,7 +257,7 @@ function readTenant(loadOptions: unknown): string {
   if (typeof tenant !== 'string') badTenant(tenant === null ? 'null' : typeof tenant);
   // Defends against a caller's tenant that later becomes a file name or kv namespace, or carries
   // terminal escapes into logs: only the statement-tenant syntax is accepted.
-  if (!NAME_PATTERN.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
+  if (!TENANT_NAME.test(tenant)) badTenant(JSON.stringify(tenant.slice(0, 80)));
   return tenant;
 }
 
@@ -291,6 +332,28 @@ class KeyringSource {
   }
 }
 
+let warnedNoJail = false;
+
+/** Says once whether workers are jailed: to `onJail`, or (unjailed under `auto`) as a process warning. */
+function announceJail(status: JailStatus, onJail: ((status: JailStatus) => void) | undefined): void {
+  if (onJail !== undefined) {
+    try {
+      const result: unknown = onJail(status);
+      // Defends against an async sink whose rejection would be unhandled and end the node.
+      if (result instanceof Promise) result.catch(() => undefined);
+    } catch {
+      // Policy: a throwing sink does not stop the node from starting; the status stays on loader.jail.
+    }
+    return;
+  }
+  if (status.jailed || status.mode === 'off' || warnedNoJail) return;
+  // Once per process: every loader of this process decides the same way.
+  warnedNoJail = true;
+  process.emitWarning(`sealbox: sandbox workers run without the OS jail: ${status.reason ?? 'unknown'}`, {
+    code: 'SEALBOX_JAIL_OFF',
+  });
+}
+
 /**
  * Creates the loader a multi-tenant node uses to run signed components.
  *
@@ -320,21 +383,47 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onDecision must be a function');
   }
 
+  // Decided once, before anything else starts: `required` refuses here, naming what is missing.
+  const onJail = options.onJail;
+  if (onJail !== undefined && typeof onJail !== 'function') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
+  }
+  const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
     options.policy === undefined || typeof options.policy === 'string'
       ? loadPolicy(options.policy)
       : options.policy;
-  let ownsRollback = false;
-  let rollback: RollbackStore;
-  if (options.rollback === undefined) {
-    rollback = new MemoryRollbackStore();
-    ownsRollback = true;
-  } else if (typeof options.rollback === 'string') {
-    rollback = new SqliteRollbackStore(options.rollback);
-    ownsRollback = true;
-  } else {
-    rollback = options.rollback;
+  if (options.store !== undefined && options.rollback !== undefined) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      'createLoader: give store or (deprecated) rollback, not both',
+    );
+  }
+  if (options.store !== undefined && typeof options.store !== 'string' && !isStore(options.store)) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: store must be a Store, a URL or a file path');
+  }
+  const ownsStore = !isStore(options.store);
+  const store: Store =
+    options.store === undefined
+      ? new MemoryStore()
+      : typeof options.store === 'string'
+        ? openStore(options.store)
+        : options.store;
+  let ownedRollback: RollbackStore | undefined;
+  let marks: RollbackMarks = store.rollback;
+  if (typeof options.rollback === 'string') {
+    ownedRollback = new SqliteRollbackStore(options.rollback);
+    marks = marksFromRollbackStore(ownedRollback);
+  } else if (options.rollback !== undefined) {
+    if (typeof (options.rollback as Partial<RollbackStore>).accept !== 'function') {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        'createLoader: rollback must be a RollbackStore or a file path',
+      );
+    }
+    marks = marksFromRollbackStore(options.rollback);
   }
   const now = options.now ?? (() => new Date());
   const supervisorOptions: Parameters<typeof createSupervisor>[0] = {
@@ -342,12 +431,15 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
     ...(options.maxQueuedPerWorker !== undefined ? { maxQueuedPerWorker: options.maxQueuedPerWorker } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
-    ...(options.kv !== undefined ? { kv: options.kv } : {}),
+    kv: options.kv ?? store.kv,
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
+    ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
+  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
   const live = new Set<SandboxedComponent>();
+  const follows = new Set<FollowHandle>();
   let closed = false;
 
   function report(event: DecisionEvent): void {
@@ -433,12 +525,24 @@ export function createLoader(options: LoaderOptions): Loader {
         now: now(),
         threshold: effective.trust.minSignatures,
         requireExpiry: effective.trust.requireExpiry,
-        rollback,
-        ...(options.maxEnvelopeBytes !== undefined
-          ? { limits: { maxEnvelopeBytes: options.maxEnvelopeBytes } }
-          : {}),
+        // Defends against unauthenticated CPU work: the tenant's policy sizes the envelope (the
+        // class, plus artifacts counted separately) before any byte is parsed or hashed.
+        limits: {
+          ...envelopeLimitsFor(effective.envelope),
+          ...(options.maxEnvelopeBytes !== undefined ? { maxEnvelopeBytes: options.maxEnvelopeBytes } : {}),
+        },
       });
       cached.verify = verified.cached === true;
+      // Rollback, read only: an older or equivocating version is refused before any sandbox work.
+      // Recording happens last (step 6), so a version this node refuses never becomes the mark.
+      const statementOf = verified.statement;
+      decideRollback(
+        statementOf.tenant,
+        statementOf.identifier,
+        statementOf.version,
+        verified.digest,
+        await marks.highest(statementOf.tenant, statementOf.identifier),
+      );
       stages.verify = elapsed(t);
 
       // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
@@ -465,9 +569,21 @@ export function createLoader(options: LoaderOptions): Loader {
         artifacts: decodeArtifacts(statement),
         grants: effective.capabilities,
         limits: effective.resources,
+        // BigInt at run time only where the policy lets the tenant write BigInt literals.
+        bigint: effective.syntax.has(BIGINT_LITERAL),
       });
-      stages.sandbox = elapsed(t);
       live.add(sandboxed);
+      // Step 6: record the version, atomically across every node sharing the store. Losing the
+      // record (another node accepted a higher version, or this version with other bytes, in
+      // between) disposes the instance: nothing runs that the mark does not cover.
+      try {
+        await marks.record(statement.tenant, statement.identifier, statement.version, verified.digest);
+      } catch (error) {
+        live.delete(sandboxed);
+        await sandboxed.dispose().catch(() => undefined);
+        throw error;
+      }
+      stages.sandbox = elapsed(t);
 
       report({
         time: started.toISOString(),
@@ -535,9 +651,42 @@ export function createLoader(options: LoaderOptions): Loader {
     return Object.freeze(loaded);
   }
 
+  function follow(tenant: string, identifier: string, followOptions?: FollowOptions): FollowHandle {
+    if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'follow: the loader is closed');
+    const name = readTenant({ tenant });
+    if (typeof identifier !== 'string' || !COMPONENT_IDENTIFIER.test(identifier)) {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        `follow: identifier must match ${COMPONENT_IDENTIFIER.source}`,
+      );
+    }
+    const handle = createFollow(
+      {
+        tenant: name,
+        identifier,
+        registry: store.registry,
+        load: async (envelope) => {
+          const loaded = await load(envelope, { tenant: name });
+          // Defends against a row filed under one identifier carrying a statement of another: the
+          // statement (signed) decides what it is, and only this identifier is served here.
+          if (loaded.identifier !== identifier) {
+            await loaded.dispose();
+            throw new ConfigError('ERR_CONFIG_INVALID', 'follow: the registry row holds another identifier');
+          }
+          return loaded;
+        },
+      },
+      followOptions,
+    );
+    follows.add(handle);
+    return handle;
+  }
+
   return Object.freeze({
     load,
+    follow,
     policy,
+    jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
     async close() {
@@ -547,9 +696,12 @@ export function createLoader(options: LoaderOptions): Loader {
       // ("component is not loaded") when per-component unloads overtake them: the supervisor is
       // closed directly, which rejects every pending load and call with ERR_SANDBOX_CLOSED and
       // kills every worker (so nothing of any component survives either way).
+      for (const handle of follows) await handle.close();
+      follows.clear();
       live.clear();
       await supervisor?.close();
-      if (ownsRollback) rollback.close();
+      ownedRollback?.close();
+      if (ownsStore) await store.close();
     },
   });
 }

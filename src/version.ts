@@ -1,3 +1,3 @@
 /** The packer identity stamped into statements (`packer`), and `sealbox --version`. */
 export const SEALBOX_NAME = 'sealbox';
-export const SEALBOX_VERSION = '0.1.0';
+export const SEALBOX_VERSION = '0.2.0';

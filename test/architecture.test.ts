@@ -1,6 +1,8 @@
 /**
- * Imports flow one way: version, errors → envelope → trust → component → policy → sandbox → loader → cli.
- * A reversed or circular import between layers fails here (STYLE.md §1).
+ * Imports flow one way: version, errors, names → envelope → trust → ast → component → sandbox →
+ * policy → loader → cli. The sandbox owns the resource limits the policy grants (policy imports
+ * their types, never the reverse), and the author-side packer (component) and the node-side
+ * checker (policy) share only ast/. A reversed or circular import between layers fails here (docs/architecture.md).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,14 +13,25 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 const ORDER = [
   'version',
   'errors',
+  'names',
   'envelope',
   'trust',
+  'ast',
   'component',
-  'policy',
+  'store',
   'sandbox',
+  'policy',
+  'follow',
   'loader',
   'index',
+  'serve',
   'cli',
+];
+
+/** Layer pairs that must not import each other even though the order would allow it. */
+const SEPARATE: readonly (readonly [string, string])[] = [
+  // The checker runs on the node and must not depend on author-side packing code.
+  ['policy', 'component'],
 ];
 
 function layerOf(file: string): string {
@@ -51,7 +64,23 @@ describe('layering', () => {
         if (ORDER.indexOf(to) > ORDER.indexOf(from)) {
           offences.push(`${relative(SRC, file)} imports ${match[1]} (${from} → ${to})`);
         }
+        if (SEPARATE.some(([a, b]) => a === from && b === to)) {
+          offences.push(`${relative(SRC, file)} imports ${match[1]} (${from} ↛ ${to})`);
+        }
       }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('only src/ast/ parses JavaScript and holds a child-key table', () => {
+    const offences: string[] = [];
+    for (const file of walk(SRC)) {
+      if (layerOf(file) === 'ast') continue;
+      const text = readFileSync(file, 'utf8');
+      // One parser configuration (pinned edition and options) and one walker, in ast/.
+      if (/import\s*\{[^}]*\bparse\b[^}]*\}\s*from\s*'acorn'/.test(text))
+        offences.push(`${relative(SRC, file)} imports acorn's parse (use ast/parse.ts)`);
+      if (/\bCHILD_KEYS\b/.test(text)) offences.push(`${relative(SRC, file)} has its own CHILD_KEYS`);
     }
     expect(offences).toEqual([]);
   });

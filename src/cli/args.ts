@@ -1,7 +1,7 @@
 /** Flag parsing for CLI commands: strict, every mistake a UsageError (exit 2). */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
-import { NAME_PATTERN } from '../envelope/statement.ts';
+import { TENANT_NAME } from '../names.ts';
 import type { Command, ParsedArgs } from './context.ts';
 
 const COMMON: ParseArgsOptionsConfig = {
@@ -93,10 +93,10 @@ export function flag(args: ParsedArgs, name: string): boolean {
  * @throws UsageError ERR_USAGE
  */
 export function checkTenant(value: string, command: Command, flagName = '--tenant'): string {
-  if (!NAME_PATTERN.test(value)) {
+  if (!TENANT_NAME.test(value)) {
     throw new UsageError(
       'ERR_USAGE',
-      `${command.name}: ${flagName}: expected a tenant name matching ${NAME_PATTERN.source}, got ${JSON.stringify(value.slice(0, 64))}`,
+      `${command.name}: ${flagName}: expected a tenant name matching ${TENANT_NAME.source}, got ${JSON.stringify(value.slice(0, 64))}`,
     );
   }
   return value;

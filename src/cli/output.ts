@@ -14,9 +14,20 @@ export function terminalSafe(text: string): string {
   return visibleText(text, true);
 }
 
-/** Prints one JSON object on stdout, followed by a newline. */
+/**
+ * JSON text of `value` that is safe for a terminal and still the same JSON: JSON.stringify escapes
+ * C0 controls but not C1 (U+009B is a one-character CSI), DEL, bidi overrides (U+202E) or line
+ * separators; {@link terminalSafe} rewrites those as `\uXXXX`, which inside a JSON string is an
+ * escape of the same character (outside strings JSON text has none of them).
+ * Defends against terminal injection through component results, log lines and decision events.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return terminalSafe(JSON.stringify(value, null, indent) ?? 'null');
+}
+
+/** Prints one JSON object on stdout (terminal-safe, see {@link jsonText}), followed by a newline. */
 export function printJson(io: CliIO, value: unknown): void {
-  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout(`${jsonText(value, 2)}\n`);
 }
 
 /**

@@ -12,9 +12,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../errors.ts';
-import { ENTRY_PATTERN } from '../envelope/statement.ts';
-import { findFreeVariables, SANDBOX_GLOBALS, type FreeReference } from './free-variables.ts';
-import { parseModule } from './parse.ts';
+import { findFreeVariables, type FreeReference } from '../ast/free-variables.ts';
+import { parseModule } from '../ast/parse.ts';
+import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
+import { forEachNode, SKIP, STOP, walk } from '../ast/walk.ts';
+import { ENTRY_CLASS_NAME } from '../names.ts';
 import { isTypeScriptFile, stripTypes } from './typescript.ts';
 
 /** Limits for module-file input. */
@@ -79,62 +81,27 @@ type Target =
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-function isNode(value: unknown): value is Node {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
-  );
-}
-
-/** Calls `visit` on every node under `root` (iterative, pre-order). */
-function forEachNode(root: Node, visit: (node: Node) => void): void {
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
-    visit(node);
-    for (const key of Object.keys(node)) {
-      if (key === 'loc') continue;
-      const value = (node as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i--) if (isNode(value[i])) stack.push(value[i] as Node);
-      } else if (isNode(value)) {
-        stack.push(value);
-      }
-    }
-  }
-}
-
 /**
  * The first `await` (or `for await`) under `root` that is not inside a function: top-level await,
  * which a module allows and a script (what the sandbox compiles) does not.
  */
 function topLevelAwait(root: Node): Node | undefined {
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
+  let found: Node | undefined;
+  walk(root, undefined, (node) => {
     if (
       node.type === 'FunctionExpression' ||
       node.type === 'FunctionDeclaration' ||
       node.type === 'ArrowFunctionExpression'
     ) {
-      continue;
+      return SKIP;
     }
-    if (
-      node.type === 'AwaitExpression' ||
-      (node.type === 'ForOfStatement' && (node as unknown as { await: boolean }).await)
-    ) {
-      return node;
+    if (node.type === 'AwaitExpression' || (node.type === 'ForOfStatement' && node['await'] === true)) {
+      found = node;
+      return STOP;
     }
-    for (const key of Object.keys(node)) {
-      if (key === 'loc') continue;
-      const value = (node as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i--) if (isNode(value[i])) stack.push(value[i] as Node);
-      } else if (isNode(value)) {
-        stack.push(value);
-      }
-    }
-  }
-  return undefined;
+    return undefined;
+  });
+  return found;
 }
 
 const writtenCache = new WeakMap<ModuleRecord, Set<string>>();
@@ -195,34 +162,27 @@ function specifierName(node: Node | null | undefined): string {
   return String((node as unknown as { value: unknown }).value);
 }
 
-/** Binding identifiers declared by a pattern (iterative). */
+/** Where a binding pattern holds further bindings (never defaults or computed keys). */
+const PATTERN_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['ObjectPattern', ['properties']],
+  ['Property', ['value']],
+  ['ArrayPattern', ['elements']],
+  ['RestElement', ['argument']],
+  ['AssignmentPattern', ['left']],
+]);
+
+/** Binding identifiers declared by a pattern (iterative, through the shared walker). */
 function patternNames(pattern: Node): string[] {
   const names: string[] = [];
-  const stack: Node[] = [pattern];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
-    const n = node as unknown as Record<string, unknown>;
-    switch (node.type) {
-      case 'Identifier':
-        names.push((node as Identifier).name);
-        break;
-      case 'ObjectPattern':
-        for (const p of n['properties'] as Node[]) {
-          const pn = p as unknown as Record<string, unknown>;
-          stack.push((p.type === 'RestElement' ? pn['argument'] : pn['value']) as Node);
-        }
-        break;
-      case 'ArrayPattern':
-        for (const el of n['elements'] as (Node | null)[]) if (el) stack.push(el);
-        break;
-      case 'RestElement':
-        stack.push(n['argument'] as Node);
-        break;
-      case 'AssignmentPattern':
-        stack.push(n['left'] as Node);
-        break;
-    }
-  }
+  walk(
+    pattern,
+    undefined,
+    (node) => {
+      if (node.type === 'Identifier') names.push((node as unknown as Identifier).name);
+      return undefined;
+    },
+    (node) => PATTERN_KEYS.get(node.type) ?? [],
+  );
   return names;
 }
 
@@ -421,6 +381,8 @@ class Bundler {
         {
           ...posDetails(module, node),
           module: specifier,
+          // pack.ts hands a graph with package imports to the rolldown path (packages/).
+          bare: true,
         },
       );
     }
@@ -939,7 +901,7 @@ export function bundleModule(file: string, exportName: string, limits: BundleLim
   }
   checkBaseClass(bundler, entryDecl, exportName);
   const entryName = entryDecl.names[0] as string;
-  if (!entryDecl.syntheticName && !ENTRY_PATTERN.test(entryName)) {
+  if (!entryDecl.syntheticName && !ENTRY_CLASS_NAME.test(entryName)) {
     // The statement's `entry` is an ASCII identifier; say where the class is, not just its name.
     throw new PackError(
       'ERR_PACK_EXPORT',

@@ -5,8 +5,9 @@
  */
 import type { Identifier, Node } from 'acorn';
 import { PackError } from '../errors.ts';
-import { findFreeVariables, SANDBOX_GLOBALS } from './free-variables.ts';
-import { parseScript } from './parse.ts';
+import { findFreeVariables } from '../ast/free-variables.ts';
+import { parseScript } from '../ast/parse.ts';
+import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
 
 /** The packed script and the class to instantiate. */
 export interface ClassSourceResult {

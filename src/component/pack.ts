@@ -8,17 +8,18 @@ import { EnvelopeError, PackError, SealboxError } from '../errors.ts';
 import { encodeBase64 } from '../envelope/base64.ts';
 import { assertPlainJson } from '../envelope/canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS } from '../envelope/limits.ts';
+import { buildStatementPayload, sha256Hex } from '../envelope/statement.ts';
 import {
-  ARTIFACT_NAME_PATTERN,
-  buildStatementPayload,
-  CAPABILITY_PATTERN,
-  ENTRY_PATTERN,
-  NAME_PATTERN,
-  sha256Hex,
-} from '../envelope/statement.ts';
+  ARTIFACT_NAME,
+  CAPABILITY_NAME,
+  COMPONENT_IDENTIFIER,
+  ENTRY_CLASS_NAME,
+  TENANT_NAME,
+} from '../names.ts';
+import { lowestStatementType } from '../envelope/statement-version.ts';
 import {
-  STATEMENT_TYPE,
   type Artifact,
+  type Dependency,
   type Envelope,
   type JsonValue,
   type Statement,
@@ -27,6 +28,7 @@ import type { KeyPair } from '../trust/keys.ts';
 import { signEnvelope } from '../trust/sign.ts';
 import { SEALBOX_NAME, SEALBOX_VERSION } from '../version.ts';
 import { bundleModule } from './bundle.ts';
+import { bundleWithPackages } from './packages/package-bundle.ts';
 import { sourceFromClass } from './class-source.ts';
 import { Component, type ComponentClass } from './component.ts';
 import { makeRepr } from './repr.ts';
@@ -59,7 +61,7 @@ export interface PackOptions {
   readonly repr?: string;
   /** Directory that relative file and artifact paths are resolved against. Default process.cwd(). */
   readonly cwd?: string;
-  /** Largest source file and packed source, in bytes. Default 1 MiB (the envelope limit). */
+  /** Largest source file and packed source, in bytes. Default 2 MiB (the envelope limit). */
   readonly maxSourceBytes?: number;
   /** Largest sum of artifact sizes, in bytes. Default 16 MiB (the envelope limit). */
   readonly maxArtifactsBytes?: number;
@@ -218,7 +220,7 @@ function packArtifacts(input: unknown, cwd: string, maxTotal: number): Record<st
     );
   }
   for (const name of names) {
-    if (typeof name === 'symbol' || !ARTIFACT_NAME_PATTERN.test(name)) {
+    if (typeof name === 'symbol' || !ARTIFACT_NAME.test(name)) {
       throw new PackError(
         'ERR_PACK_ARTIFACT',
         `artifacts: name ${JSON.stringify(String(name).slice(0, 64))} must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
@@ -338,7 +340,7 @@ function packRequires(requires: unknown): string[] {
     optionsError(`expected an array of capability names, got ${describe(requires)}`, 'requires');
   const set = new Set<string>();
   requires.forEach((name: unknown, i) => {
-    if (typeof name !== 'string' || !CAPABILITY_PATTERN.test(name)) {
+    if (typeof name !== 'string' || !CAPABILITY_NAME.test(name)) {
       optionsError(
         `expected a capability name like "kv" or "log" (lowercase, 1-32 chars), got ${describe(name)}`,
         `requires[${i}]`,
@@ -364,6 +366,24 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * A module file: sealbox's own bundler for the author's files (declarations only, output that
+ * reads like the source); when the graph imports a package, rolldown bundles the whole graph.
+ */
+function bundleFile(
+  file: string,
+  exportName: string,
+  maxSourceBytes: number,
+): { source: string; entry: string; dependencies?: readonly Dependency[] } {
+  try {
+    return bundleModule(file, exportName, { maxSourceBytes, maxModules: 256 });
+  } catch (error) {
+    if (!(error instanceof PackError) || error.code !== 'ERR_PACK_IMPORT' || error.details['bare'] !== true)
+      throw error;
+  }
+  return bundleWithPackages(file, exportName, { maxSourceBytes });
+}
+
+/**
  * Packs a component into an unsigned statement.
  *
  * `input` is a module file path (.js, .mjs, .ts, .mts; `options.export` names the class) or a class
@@ -371,7 +391,11 @@ function deepFreeze<T>(value: T): T {
  * (with a fixed `issuedAt`) give a byte-identical canonical payload. It is deeply frozen and has a
  * non-enumerable `sign(keys)`.
  *
- * @throws PackError ERR_PACK_OPTIONS, ERR_PACK_SYNTAX, ERR_PACK_TYPESCRIPT, ERR_PACK_IMPORT,
+ * A file that imports npm packages is bundled with rolldown (packages resolved from the
+ * node_modules Node would use for it); the statement then records them in `dependencies` and is
+ * written as `sealbox/component/v2`.
+ *
+ * @throws PackError ERR_PACK_OPTIONS, ERR_PACK_SYNTAX, ERR_PACK_TYPESCRIPT, ERR_PACK_IMPORT, ERR_PACK_PACKAGE,
  *   ERR_PACK_EXPORT, ERR_PACK_BASE_CLASS, ERR_PACK_FREE_VARIABLE, ERR_PACK_STATEMENT,
  *   ERR_PACK_PARAMS, ERR_PACK_ARTIFACT, ERR_PACK_TOO_LARGE
  * @example
@@ -385,13 +409,13 @@ export function pack<P extends JsonValue = JsonValue>(
   options: PackOptions,
 ): PackedStatement {
   const o = readOptions(options);
-  if (typeof o.tenant !== 'string' || !NAME_PATTERN.test(o.tenant)) {
+  if (typeof o.tenant !== 'string' || !TENANT_NAME.test(o.tenant)) {
     optionsError(
       `expected lowercase letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit), got ${describe(o.tenant)}`,
       'tenant',
     );
   }
-  if (typeof o.identifier !== 'string' || !NAME_PATTERN.test(o.identifier)) {
+  if (typeof o.identifier !== 'string' || !COMPONENT_IDENTIFIER.test(o.identifier)) {
     optionsError(
       `expected lowercase letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit), got ${describe(o.identifier)}`,
       'identifier',
@@ -427,7 +451,7 @@ export function pack<P extends JsonValue = JsonValue>(
   const params = packParams(o.params);
   const requires = packRequires(o.requires);
 
-  let result: { source: string; entry: string };
+  let result: { source: string; entry: string; dependencies?: readonly Dependency[] };
   if (typeof input === 'string') {
     if (o.export === undefined)
       optionsError('required when packing a file: the name of the exported class', 'export');
@@ -437,7 +461,7 @@ export function pack<P extends JsonValue = JsonValue>(
       });
     }
     const file = isAbsolute(input) ? input : resolve(cwd, input);
-    result = bundleModule(file, o.export, { maxSourceBytes, maxModules: 256 });
+    result = bundleFile(file, o.export, maxSourceBytes);
   } else {
     result = sourceFromClass(
       input,
@@ -448,7 +472,7 @@ export function pack<P extends JsonValue = JsonValue>(
       optionsError(`the class is named ${result.entry}, not ${o.export}`, 'export');
     }
   }
-  if (!ENTRY_PATTERN.test(result.entry)) {
+  if (!ENTRY_CLASS_NAME.test(result.entry)) {
     throw new PackError(
       'ERR_PACK_EXPORT',
       `class name ${result.entry.slice(0, 40)} must be an ASCII identifier of at most 128 characters`,
@@ -468,8 +492,10 @@ export function pack<P extends JsonValue = JsonValue>(
   const artifacts = packArtifacts(o.artifacts, cwd, maxArtifactsBytes);
   const repr = o.repr ?? makeRepr(result.entry, o.identifier, o.version, params);
 
+  const dependencies = result.dependencies ?? [];
   const statement: Record<string, unknown> = {
-    _type: STATEMENT_TYPE,
+    // The lowest format that expresses the component: v1 unless packages were bundled.
+    _type: lowestStatementType(dependencies.length > 0),
     tenant: o.tenant,
     identifier: o.identifier,
     version: o.version,
@@ -483,6 +509,7 @@ export function pack<P extends JsonValue = JsonValue>(
     issuedAt,
     ...(expiresAt === undefined ? {} : { expiresAt }),
     packer: { name: SEALBOX_NAME, version: SEALBOX_VERSION },
+    ...(dependencies.length > 0 ? { dependencies } : {}),
   };
   // Defends against packing something the loader would refuse: the statement goes through the same
   // closed-schema check that decoding uses, so a pack either succeeds or fails here, not on a node.

@@ -139,6 +139,41 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return encoder.encode(canonicalize(value));
 }
 
+/** What {@link parseCanonicalJson} found: the value, or why the text is not canonical JSON. */
+export type CanonicalParse =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly reason: 'depth' | 'not-json' | 'not-canonical' };
+
+/**
+ * Parses JSON text that must be its own RFC 8785 canonical form (`text == JCS(JSON.parse(text))`).
+ * The one canonical check sealbox has: statements and {@link isCanonical} both go through it.
+ * Never throws. Text nested deeper than `maxDepth` is refused before JSON.parse runs.
+ * Callers bound the text's structure first (json-budget.ts): this costs per key and value.
+ */
+export function parseCanonicalJson(
+  text: string,
+  maxDepth = DEFAULT_ENVELOPE_LIMITS.maxJsonDepth,
+): CanonicalParse {
+  // Defends against stack exhaustion in JSON.parse and in the recursive canonicaliser.
+  if (scanJson(text, maxDepth, false) !== undefined) return { ok: false, reason: 'depth' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not-json' };
+  }
+  let canonical: string | undefined;
+  try {
+    canonical = canonicalizePackage(value);
+  } catch {
+    canonical = undefined;
+  }
+  // Defends against duplicate keys (JSON.parse keeps the last), alternate number and string
+  // encodings and whitespace games: only the one canonical text of a value is accepted.
+  if (canonical !== text) return { ok: false, reason: 'not-canonical' };
+  return { ok: true, value };
+}
+
 /**
  * Whether `bytes` is valid UTF-8 JSON equal to its own RFC 8785 canonical form
  * (`bytes == JCS(JSON.parse(bytes))`). Never throws; deep nesting (beyond 64) returns false.
@@ -150,10 +185,5 @@ export function isCanonical(bytes: Uint8Array, maxDepth = DEFAULT_ENVELOPE_LIMIT
   } catch {
     return false;
   }
-  if (scanJson(text, maxDepth, false) !== undefined) return false;
-  try {
-    return canonicalizePackage(JSON.parse(text)) === text;
-  } catch {
-    return false;
-  }
+  return parseCanonicalJson(text, maxDepth).ok;
 }

@@ -6,7 +6,8 @@ import { types } from 'node:util';
 import { EnvelopeError } from '../errors.ts';
 import { decodeBase64Strict } from './base64.ts';
 import { guard } from './guard.ts';
-import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
+import { checkJsonBudget, type BudgetProblem } from './json-budget.ts';
+import { DEFAULT_ENVELOPE_LIMITS, envelopeBudget, resolveLimits, type EnvelopeLimits } from './limits.ts';
 import { PAYLOAD_TYPE, type Envelope, type Signature } from './types.ts';
 import { visibleName, visibleText } from './visible.ts';
 
@@ -43,6 +44,11 @@ function ownFields(value: unknown, where: string, expected: readonly string[]): 
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) malformed(`${where}: expected a plain object`, where);
   const keys = Reflect.ownKeys(value);
+  // Defends against a caller's object with millions of keys costing a loop per key: the count is
+  // known before any of them is looked at.
+  if (keys.length > expected.length) {
+    malformed(`${where}: ${keys.length} fields; expected exactly ${expected.join(', ')}`, where);
+  }
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     // Defends against smuggled fields: anything but the exact field set is refused, never ignored.
@@ -101,17 +107,50 @@ function toJsonValue(input: string | Uint8Array, limits: EnvelopeLimits): unknow
     }
   }
   if (text.length === 0) malformed('envelope is empty');
-  // Defends against stack exhaustion and duplicate-key differentials before JSON.parse runs.
-  const problem = scanJson(text, limits.maxJsonDepth, true);
-  if (problem?.kind === 'depth') malformed(`envelope JSON is nested deeper than ${limits.maxJsonDepth}`);
-  if (problem?.kind === 'duplicate')
-    malformed(`envelope JSON has a duplicate key ${JSON.stringify(problem.key)}`);
-  if (problem?.kind === 'syntax') malformed('envelope is not valid JSON (unterminated string)');
+  // Defends against unauthenticated event-loop freezes (a 3.5-million-key object, millions of
+  // `{}`, long number arrays) and duplicate-key differentials: the text must fit the DSSE shape's
+  // own size (3 fields, at most 4 signatures of 2 fields, depth 3) before JSON.parse allocates
+  // anything per key; the scan stops at the first character past that shape.
+  const problem = checkJsonBudget(text, envelopeBudget(limits));
+  if (problem !== undefined) refuseShape(problem, limits);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     // The SyntaxError text quotes the input; it is left out on purpose.
     return malformed('envelope is not valid JSON');
+  }
+}
+
+/** The typed refusal for an envelope text that breaks the DSSE shape's budget. */
+function refuseShape(problem: BudgetProblem, limits: EnvelopeLimits): never {
+  switch (problem.kind) {
+    case 'itemsPerArray':
+      if (problem.depth !== 2) return malformed('envelope JSON is not an object of three fields');
+      // The only array inside an envelope is `signatures`.
+      throw new EnvelopeError(
+        'ERR_TOO_MANY_SIGNATURES',
+        `signatures: expected at most ${limits.maxSignatures}, got more`,
+        { limit: limits.maxSignatures },
+      );
+    case 'duplicate':
+      return malformed(`envelope JSON has a duplicate key ${visibleText(JSON.stringify(problem.key))}`);
+    case 'syntax':
+      return malformed('envelope is not valid JSON');
+    case 'depth':
+      return malformed(`envelope JSON is nested deeper than the DSSE shape (${problem.limit} levels)`);
+    case 'keysPerObject':
+      return malformed(
+        `envelope JSON has an object with more than ${problem.limit} fields; expected exactly payloadType, payload, signatures`,
+      );
+    case 'keyLength':
+      return malformed(`envelope JSON has a field name longer than ${problem.limit} characters`);
+    case 'stringLength':
+      return malformed(`envelope JSON has a string longer than ${problem.limit} characters`);
+    case 'totalKeys':
+    case 'totalValues':
+      return malformed(
+        `envelope JSON has more values than a DSSE envelope with ${limits.maxSignatures} signatures can hold`,
+      );
   }
 }
 

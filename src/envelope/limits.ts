@@ -1,7 +1,9 @@
 /**
  * Size and shape limits for untrusted envelopes and statements, and the iterative JSON pre-scan
  * that enforces nesting depth (and, where asked, duplicate keys) before any recursive parser runs.
+ * The structural budgets of untrusted envelopes and statements are in json-budget.ts.
  */
+import type { JsonBudget } from './json-budget.ts';
 
 /** Every limit the envelope and statement parsers enforce. */
 export interface EnvelopeLimits {
@@ -11,7 +13,7 @@ export interface EnvelopeLimits {
   readonly maxSignatures: number;
   /** Deepest JSON nesting in an envelope or statement (params included). Default 64. */
   readonly maxJsonDepth: number;
-  /** Largest `source`, in UTF-8 bytes. Default 1 MiB. */
+  /** Largest `source`, in UTF-8 bytes. Default 2 MiB (the default policy's `source.maxBytes`). */
   readonly maxSourceBytes: number;
   /** Largest sum of decoded artifact sizes. Default 16 MiB. */
   readonly maxArtifactsBytes: number;
@@ -23,6 +25,14 @@ export interface EnvelopeLimits {
   readonly maxReprLength: number;
   /** Longest short text field (`packer.name`, `packer.version`, `mediaType`). Default 128. */
   readonly maxShortTextLength: number;
+  /** Most object members in one statement, params and artifact entries included. Default 4096. */
+  readonly maxJsonKeys: number;
+  /** Most members in one object of a statement. Default 4096. */
+  readonly maxKeysPerObject: number;
+  /** Most JSON values (strings, numbers, literals, objects, arrays) in one statement. Default 16384. */
+  readonly maxJsonValues: number;
+  /** Longest object key in a statement, in characters as written. Default 1024. */
+  readonly maxKeyLength: number;
 }
 
 /** The defaults: safe for a node that loads components from untrusted transports. */
@@ -30,15 +40,81 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = Object.freeze({
   maxEnvelopeBytes: 32 * 1024 * 1024,
   maxSignatures: 4,
   maxJsonDepth: 64,
-  maxSourceBytes: 1024 * 1024,
+  maxSourceBytes: 2 * 1024 * 1024,
   maxArtifactsBytes: 16 * 1024 * 1024,
   maxArtifacts: 256,
   maxRequires: 32,
   maxReprLength: 1024,
   maxShortTextLength: 128,
+  // Defends against a tenant's own signed params stalling the node (issue 16 #3): every key and
+  // value is parsed, canonicalised, frozen and re-encoded on the host's event loop, at a few µs
+  // each; these budgets keep that work in the tens of milliseconds (bench and
+  // test/attacks/loader-event-loop-block.test.ts). Bulk data belongs in artifacts, which the host
+  // only hashes: the component parses them inside its sandbox.
+  maxJsonKeys: 4096,
+  maxKeysPerObject: 4096,
+  maxJsonValues: 16384,
+  maxKeyLength: 1024,
 });
 
 const LIMIT_KEYS = Object.keys(DEFAULT_ENVELOPE_LIMITS) as (keyof EnvelopeLimits)[];
+
+/** Characters of the base64 text of `bytes` bytes (padded). */
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The envelope limits for a policy's envelope size: the byte cap checked before parsing is
+ * `maxBytes` plus the base64-of-base64 size of `maxArtifactsBytes` (artifacts are base64 inside
+ * the statement, which is base64 inside the envelope); decoded artifacts are held to
+ * `maxArtifactsBytes`. Artifacts are so counted separately from the class.
+ */
+export function envelopeLimitsFor(size: {
+  readonly maxBytes: number;
+  readonly maxArtifactsBytes: number;
+}): Pick<EnvelopeLimits, 'maxEnvelopeBytes' | 'maxArtifactsBytes'> {
+  return {
+    maxEnvelopeBytes: size.maxBytes + base64Length(base64Length(size.maxArtifactsBytes)),
+    maxArtifactsBytes: size.maxArtifactsBytes,
+  };
+}
+
+/**
+ * The structural budget of an envelope's JSON: exactly the DSSE shape's size (an object of 3
+ * fields, a `signatures` array of at most `maxSignatures` objects of 2 fields), so anything else
+ * is refused within a few hundred characters of where it goes wrong.
+ */
+export function envelopeBudget(limits: EnvelopeLimits): JsonBudget {
+  return {
+    maxDepth: 3,
+    maxKeysPerObject: 3,
+    maxTotalKeys: 3 + 2 * limits.maxSignatures,
+    maxItemsPerArray: limits.maxSignatures,
+    maxTotalValues: 4 + 3 * limits.maxSignatures,
+    maxStringLength: base64Length(limits.maxEnvelopeBytes),
+    maxKeyLength: 16,
+    rejectDuplicateKeys: true,
+  };
+}
+
+/**
+ * The structural budget of a statement's JSON (params included). Strings may be as long as the
+ * source (six characters per byte when escaped) or all artifact bytes in base64.
+ */
+export function statementBudget(limits: EnvelopeLimits): JsonBudget {
+  return {
+    maxDepth: limits.maxJsonDepth,
+    maxKeysPerObject: limits.maxKeysPerObject,
+    maxTotalKeys: limits.maxJsonKeys,
+    maxItemsPerArray: limits.maxJsonValues,
+    maxTotalValues: limits.maxJsonValues,
+    maxStringLength: Math.max(6 * limits.maxSourceBytes, base64Length(limits.maxArtifactsBytes)),
+    maxKeyLength: limits.maxKeyLength,
+    // Duplicates are refused by the canonical-form check (JSON.parse keeps one, so the bytes differ).
+    rejectDuplicateKeys: false,
+  };
+}
 
 /**
  * Merges caller limits over the defaults. Returns undefined-free, frozen limits.

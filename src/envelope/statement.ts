@@ -3,23 +3,24 @@
  * hashes), and building canonical payload bytes for signing.
  */
 import { createHash } from 'node:crypto';
-import canonicalizePackage from 'canonicalize';
 import { EnvelopeError } from '../errors.ts';
+import {
+  ARTIFACT_NAME,
+  CAPABILITY_NAME,
+  COMPONENT_IDENTIFIER,
+  ENTRY_CLASS_NAME,
+  TENANT_NAME,
+} from '../names.ts';
 import { decodeBase64Strict } from './base64.ts';
 import { guard } from './guard.ts';
-import { assertPlainJson, canonicalBytes } from './canonical-json.ts';
-import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, scanJson, type EnvelopeLimits } from './limits.ts';
+import { assertPlainJson, canonicalBytes, parseCanonicalJson } from './canonical-json.ts';
+import { checkJsonBudget, type BudgetProblem } from './json-budget.ts';
+import { DEFAULT_ENVELOPE_LIMITS, resolveLimits, statementBudget, type EnvelopeLimits } from './limits.ts';
 import { visibleName, visibleText } from './visible.ts';
-import { STATEMENT_TYPE, type Artifact, type JsonValue, type Statement } from './types.ts';
+import { checkDependencies } from './dependencies.ts';
+import { readStatementVersion } from './statement-version.ts';
+import { type Artifact, type JsonValue, type Statement } from './types.ts';
 
-/** Tenant and identifier names: lowercase, digits, `.`, `_`, `-`; 1..64 chars; no path tricks. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** `entry`: an ASCII JavaScript identifier, 1..128 chars. */
-export const ENTRY_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
-/** Artifact names: letters, digits, `.`, `_`, `-`; starts with a letter or digit; 1..128 chars. */
-export const ARTIFACT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Capability names in `requires`. */
-export const CAPABILITY_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** media type `type/subtype` (RFC 6838 restricted names, no parameters). */
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -46,6 +47,8 @@ const FIELDS = [
   'packer',
 ] as const;
 const OPTIONAL = new Set<string>(['expiresAt']);
+/** v2 adds `dependencies` (required there: a v2 statement without it is written as v1). */
+const FIELDS_V2 = [...FIELDS, 'dependencies'] as const;
 const ARTIFACT_FIELDS = ['sha256', 'size', 'mediaType', 'data'] as const;
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -141,10 +144,19 @@ function deepFreeze<T>(value: T): T {
  * The object must come from JSON.parse (plain JSON); it is frozen in place.
  */
 function checkStatement(value: unknown, limits: EnvelopeLimits): Statement {
-  const s = closedObject(value, '', FIELDS, OPTIONAL);
-  if (s['_type'] !== STATEMENT_TYPE) invalid('_type', `expected ${STATEMENT_TYPE}`);
-  text(s['tenant'], 'tenant', 64, NAME_PATTERN);
-  text(s['identifier'], 'identifier', 64, NAME_PATTERN);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    invalid('', `expected an object, got ${kind(value)}`);
+  }
+  // The format version first: a newer statement is refused as newer (ERR_STATEMENT_VERSION, naming
+  // the release that reads it), not as a schema violation of the fields it added.
+  const format = readStatementVersion(
+    (value as Record<string, unknown>)['_type'],
+    (value as Record<string, unknown>)['packer'],
+  );
+  const s = closedObject(value, '', format >= 2 ? FIELDS_V2 : FIELDS, OPTIONAL);
+  if (format >= 2) checkDependencies(s['dependencies']);
+  text(s['tenant'], 'tenant', 64, TENANT_NAME);
+  text(s['identifier'], 'identifier', 64, COMPONENT_IDENTIFIER);
   const version = s['version'];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     invalid(
@@ -152,7 +164,7 @@ function checkStatement(value: unknown, limits: EnvelopeLimits): Statement {
       `expected an integer from 1 to 2^53-1, got ${kind(version)} ${typeof version === 'number' ? version : ''}`.trimEnd(),
     );
   }
-  text(s['entry'], 'entry', 128, ENTRY_PATTERN);
+  text(s['entry'], 'entry', 128, ENTRY_CLASS_NAME);
   const source = s['source'];
   if (typeof source !== 'string') invalid('source', `expected a string, got ${kind(source)}`);
   const sourceBytes = encoder.encode(source);
@@ -182,7 +194,7 @@ function checkStatement(value: unknown, limits: EnvelopeLimits): Statement {
     invalid('requires', `expected at most ${limits.maxRequires} entries, got ${requires.length}`);
   const seen = new Set<string>();
   requires.forEach((name: unknown, i) => {
-    text(name, `requires[${i}]`, 32, CAPABILITY_PATTERN);
+    text(name, `requires[${i}]`, 32, CAPABILITY_NAME);
     if (seen.has(name as string)) invalid(`requires[${i}]`, `duplicate capability ${name as string}`);
     seen.add(name as string);
   });
@@ -212,7 +224,7 @@ function checkArtifacts(value: unknown, limits: EnvelopeLimits): void {
   for (const name of names) {
     const field = `artifacts[${visibleText(JSON.stringify(name.slice(0, 64)))}]`;
     // Defends against path traversal and prototype keys: names are a safe, anchored charset.
-    if (!ARTIFACT_NAME_PATTERN.test(name)) invalid(field, `name must match ${ARTIFACT_NAME_PATTERN.source}`);
+    if (!ARTIFACT_NAME.test(name)) invalid(field, `name must match ${ARTIFACT_NAME.source}`);
     const a = closedObject((value as Record<string, unknown>)[name], field, ARTIFACT_FIELDS, new Set());
     const sha = text(a['sha256'], `${field}.sha256`, 64, HEX64);
     const size = a['size'];
@@ -295,27 +307,47 @@ function parseUnguarded(payload: Uint8Array, limits?: Partial<EnvelopeLimits>): 
   } catch {
     throw new EnvelopeError('ERR_PAYLOAD_NOT_CANONICAL', 'payload is not valid UTF-8');
   }
-  // Defends against stack exhaustion from deeply nested params before JSON.parse runs.
-  const problem = scanJson(json, lim.maxJsonDepth, false);
-  if (problem?.kind === 'depth') invalid('params', `JSON nested deeper than ${lim.maxJsonDepth}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new EnvelopeError('ERR_PAYLOAD_NOT_CANONICAL', 'payload is not JSON');
+  // Defends against a statement, signed or not, that is small in bytes but huge in structure
+  // (1.2 million params keys stalled the node for 8.5 s): its keys, values, key lengths and
+  // nesting are counted in one linear scan before JSON.parse, canonicalisation or freezing runs.
+  const problem = checkJsonBudget(json, statementBudget(lim));
+  if (problem !== undefined) refuseStructure(problem);
+  const parsed = parseCanonicalJson(json, lim.maxJsonDepth);
+  if (!parsed.ok) {
+    if (parsed.reason === 'depth') invalid('params', `JSON nested deeper than ${lim.maxJsonDepth}`);
+    throw new EnvelopeError(
+      'ERR_PAYLOAD_NOT_CANONICAL',
+      parsed.reason === 'not-json' ? 'payload is not JSON' : 'payload is not RFC 8785 canonical JSON',
+    );
   }
-  let canonical: string | undefined;
-  try {
-    canonical = canonicalizePackage(value);
-  } catch {
-    canonical = undefined;
-  }
-  // Defends against duplicate keys, alternate number/string encodings and whitespace games:
-  // the signed bytes must be the one canonical text of the value they decode to.
-  if (canonical !== json) {
-    throw new EnvelopeError('ERR_PAYLOAD_NOT_CANONICAL', 'payload is not RFC 8785 canonical JSON');
-  }
+  const value = parsed.value;
   return checkStatement(value, lim);
+}
+
+/** The typed refusal for a statement that breaks its structural budget. */
+function refuseStructure(problem: BudgetProblem): never {
+  switch (problem.kind) {
+    case 'depth':
+      return invalid('params', `JSON nested deeper than ${problem.limit}`);
+    case 'syntax':
+    case 'duplicate':
+      throw new EnvelopeError('ERR_PAYLOAD_NOT_CANONICAL', 'payload is not JSON');
+    default: {
+      const what = {
+        keysPerObject: `an object with more than ${problem.limit} keys`,
+        totalKeys: `more than ${problem.limit} object keys in all`,
+        itemsPerArray: `an array with more than ${problem.limit} items`,
+        totalValues: `more than ${problem.limit} JSON values in all`,
+        stringLength: `a string longer than ${problem.limit} characters`,
+        keyLength: `a key longer than ${problem.limit} characters`,
+      }[problem.kind];
+      throw new EnvelopeError(
+        'ERR_INPUT_TOO_LARGE',
+        `statement has ${what} (params included; bulk data belongs in artifacts)`,
+        { budget: problem.kind, limit: problem.limit },
+      );
+    }
+  }
 }
 
 /** Hex SHA-256 of the payload bytes: the statement's identity (`digest`). */

@@ -6,8 +6,30 @@
 /** The only payloadType sealbox signs or accepts. */
 export const PAYLOAD_TYPE = 'application/vnd.sealbox.component.v1+json';
 
-/** The statement's `_type`. */
+/** The statement's `_type` for a component without packages (the first format; still written). */
 export const STATEMENT_TYPE = 'sealbox/component/v1';
+
+/** The statement's `_type` when it carries `dependencies` (see statement-version.ts). */
+export const STATEMENT_TYPE_V2 = 'sealbox/component/v2';
+
+/** One file of a package that contributed bytes to the packed source. */
+export interface DependencyFile {
+  /** Path inside the package, `/`-separated (e.g. `lib/index.js`). */
+  readonly path: string;
+  /** hex SHA-256 of the file as it was on disk when packed */
+  readonly sha256: string;
+}
+
+/** One npm package bundled into the source (the statement's SBOM entry). */
+export interface Dependency {
+  readonly name: string;
+  readonly version: string;
+  /** SPDX expression from the package's manifest, or UNKNOWN */
+  readonly license: string;
+  /** Subresource-integrity hash from the author's package-lock.json, when it lists the package */
+  readonly integrity?: string;
+  readonly files: readonly DependencyFile[];
+}
 
 /** At most this many signatures in one envelope. */
 export const MAX_SIGNATURES = 4;
@@ -44,7 +66,7 @@ export interface Artifact {
 
 /** The signed statement: a closed schema, exactly these fields. */
 export interface Statement {
-  readonly _type: typeof STATEMENT_TYPE;
+  readonly _type: typeof STATEMENT_TYPE | typeof STATEMENT_TYPE_V2;
   readonly tenant: string;
   readonly identifier: string;
   /** integer >= 1, strictly increasing per (tenant, identifier) */
@@ -66,4 +88,6 @@ export interface Statement {
   /** RFC 3339, optional */
   readonly expiresAt?: string;
   readonly packer: { readonly name: string; readonly version: string };
+  /** v2 only: every npm package bundled into `source` (an SBOM covered by the signature) */
+  readonly dependencies?: readonly Dependency[];
 }

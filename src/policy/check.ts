@@ -5,12 +5,14 @@
  * The check is a filter, not the boundary: dynamic property access (`o[k]` with a runtime `k`) and
  * aliasing (`const O = Object`) cannot be decided statically. The isolate is the boundary.
  */
-import { parse, type Node, type Program } from 'acorn';
-import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { acornOptions, ECMA_VERSION } from '../component/parse.ts';
+import type { Node, Program } from 'acorn';
+import { findFreeVariables } from '../ast/free-variables.ts';
+import { ECMA_VERSION, parseProgram } from '../ast/parse.ts';
+import { CONTEXT_GLOBALS } from '../ast/sandbox-globals.ts';
+import { SKIP, STOP, walk as walkTree, type AnyNode } from '../ast/walk.ts';
 import { PolicyError, UsageError, type Violation } from '../errors.ts';
-import { fold, TOO_COMPLEX, type ConstBindings } from './fold.ts';
-import { CAPABILITY_RULES, type PolicyRule } from './rules.ts';
+import { fold, FOLD_BUDGET, FoldBudget, FoldScope, TOO_COMPLEX } from './fold.ts';
+import { BIGINT_LITERAL, CAPABILITY_RULES, type PolicyRule } from './rules.ts';
 import { SourceText } from './source-text.ts';
 import type { CheckOptions, CheckResult, EffectivePolicy } from './types.ts';
 
@@ -18,8 +20,6 @@ export type { CheckOptions, CheckResult, CheckStats } from './types.ts';
 
 /** Most violations one check reports (then `check.too-many-violations`). */
 export const MAX_VIOLATIONS = 200;
-
-type AnyNode = Node & Record<string, unknown>;
 
 const MODULE_NODE_TYPES = new Set([
   'ImportDeclaration',
@@ -74,89 +74,6 @@ function childFlagsOf(node: AnyNode, flags: number): number {
 }
 
 const COMPARISONS = new Set(['===', '!==', '==', '!=']);
-
-// `value` is not here: Property/MethodDefinition values are nodes (Literal values are not objects
-// with a string `type`, and the walk checks that).
-const NON_CHILD_KEYS = new Set([
-  'type',
-  'start',
-  'end',
-  'loc',
-  'range',
-  'raw',
-  'regex',
-  'bigint',
-  'name',
-  'operator',
-]);
-
-/** Child keys of the ESTree node types acorn produces for ES2024 scripts, in source order. */
-const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
-  ['Program', ['body']],
-  ['Identifier', []],
-  ['PrivateIdentifier', []],
-  ['Literal', []],
-  ['ThisExpression', []],
-  ['Super', []],
-  ['EmptyStatement', []],
-  ['DebuggerStatement', []],
-  ['TemplateElement', []],
-  ['ExpressionStatement', ['expression']],
-  ['BlockStatement', ['body']],
-  ['StaticBlock', ['body']],
-  ['ReturnStatement', ['argument']],
-  ['ThrowStatement', ['argument']],
-  ['LabeledStatement', ['label', 'body']],
-  ['BreakStatement', ['label']],
-  ['ContinueStatement', ['label']],
-  ['IfStatement', ['test', 'consequent', 'alternate']],
-  ['SwitchStatement', ['discriminant', 'cases']],
-  ['SwitchCase', ['test', 'consequent']],
-  ['TryStatement', ['block', 'handler', 'finalizer']],
-  ['CatchClause', ['param', 'body']],
-  ['WhileStatement', ['test', 'body']],
-  ['DoWhileStatement', ['body', 'test']],
-  ['ForStatement', ['init', 'test', 'update', 'body']],
-  ['ForInStatement', ['left', 'right', 'body']],
-  ['ForOfStatement', ['left', 'right', 'body']],
-  ['WithStatement', ['object', 'body']],
-  ['FunctionDeclaration', ['id', 'params', 'body']],
-  ['FunctionExpression', ['id', 'params', 'body']],
-  ['ArrowFunctionExpression', ['params', 'body']],
-  ['VariableDeclaration', ['declarations']],
-  ['VariableDeclarator', ['id', 'init']],
-  ['ClassDeclaration', ['id', 'superClass', 'body']],
-  ['ClassExpression', ['id', 'superClass', 'body']],
-  ['ClassBody', ['body']],
-  ['MethodDefinition', ['key', 'value']],
-  ['PropertyDefinition', ['key', 'value']],
-  ['ArrayExpression', ['elements']],
-  ['ObjectExpression', ['properties']],
-  ['Property', ['key', 'value']],
-  ['UnaryExpression', ['argument']],
-  ['UpdateExpression', ['argument']],
-  ['BinaryExpression', ['left', 'right']],
-  ['LogicalExpression', ['left', 'right']],
-  ['AssignmentExpression', ['left', 'right']],
-  ['MemberExpression', ['object', 'property']],
-  ['ChainExpression', ['expression']],
-  ['ConditionalExpression', ['test', 'consequent', 'alternate']],
-  ['CallExpression', ['callee', 'arguments']],
-  ['NewExpression', ['callee', 'arguments']],
-  ['SequenceExpression', ['expressions']],
-  ['YieldExpression', ['argument']],
-  ['AwaitExpression', ['argument']],
-  ['TemplateLiteral', ['quasis', 'expressions']],
-  ['TaggedTemplateExpression', ['tag', 'quasi']],
-  ['ObjectPattern', ['properties']],
-  ['ArrayPattern', ['elements']],
-  ['RestElement', ['argument']],
-  ['AssignmentPattern', ['left', 'right']],
-  ['SpreadElement', ['argument']],
-  ['MetaProperty', ['meta', 'property']],
-  ['ImportExpression', ['source', 'options']],
-  ['ParenthesizedExpression', ['expression']],
-]);
 
 class Collector {
   readonly violations: Violation[] = [];
@@ -316,16 +233,13 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
   const comments: number[] = [];
   let program: Program;
   try {
-    program = parse(
-      source,
-      // The same options as the packer and the sandbox goal (one source of truth), plus comments.
-      acornOptions('script', {
-        locations: false,
-        onComment: (_block: boolean, _text: string, start: number) => {
-          comments.push(start);
-        },
-      }),
-    );
+    // The same options as the packer and the sandbox goal (one source of truth), plus comments.
+    program = parseProgram(source, 'script', {
+      locations: false,
+      onComment: (_block: boolean, _text: string, start: number) => {
+        comments.push(start);
+      },
+    });
   } catch (error) {
     reportParseError(error, out);
     return finish();
@@ -346,9 +260,20 @@ export function checkSource(source: string, policy: EffectivePolicy, options?: C
   nodes = walked.nodes;
   depth = walked.depth;
   if (walked.complete) {
-    checkDeferred(walked, policy, out);
-    checkGlobals(program, walked.memberOf, policy, out);
+    // One folding budget for the whole check (fold.ts): bounded work whatever the source holds.
+    const budget = new FoldBudget();
+    checkDeferred(walked, policy, out, new FoldScope(walked.consts, budget));
+    checkGlobals(program, walked.memberOf, policy, out, new FoldScope(new Map(), budget));
     checkTopLevelVars(program, policy, out);
+    if (budget.exhausted) {
+      // Defends against hiding a forbidden key behind enough folding work to exhaust the budget:
+      // the keys left unchecked make the whole source refused, never passed.
+      out.add(
+        'source.budget',
+        `constant folding needed more than its budget of ${FOLD_BUDGET} work units; computed keys after this point were not checked`,
+        undefined,
+      );
+    }
   }
   return finish();
 }
@@ -407,31 +332,22 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     if (forbidden.has(name)) out.add('names.forbidden', `forbidden name ${quote(name)} as ${where}`, offset);
   };
 
-  // Defends against stack exhaustion on deep trees: an explicit stack, never JS recursion.
-  const stack: AnyNode[] = [program as unknown as AnyNode];
-  const depths: number[] = [1];
-  // Whether the node sits inside a function or class (where `this` is not the global object).
-  // Bit flags per node: IN_FUNCTION (`this` is not the global object there), STRICT.
-  const flags: number[] = [hasUseStrict(program as unknown as AnyNode) ? STRICT : 0];
+  // Defends against stack exhaustion on deep trees: the shared walker (ast/walk.ts) is iterative.
+  // Each node's state is its bit flags: IN_FUNCTION (`this` is not the global object there), STRICT.
+  const rootFlags = hasUseStrict(program as unknown as AnyNode) ? STRICT : 0;
   let nodes = 0;
   let deepest = 0;
-  let complete = true;
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const d = depths.pop()!;
-    const nodeFlags = flags.pop()!;
+  const complete = walkTree(program, rootFlags, (node, d, nodeFlags) => {
     const scoped = (nodeFlags & IN_FUNCTION) !== 0;
     nodes++;
     if (d > deepest) deepest = d;
     if (nodes > maxNodes) {
       out.add('source.too-many-nodes', `source has more than ${maxNodes} AST nodes`, node.start);
-      complete = false;
-      break;
+      return STOP;
     }
     if (d > maxDepth) {
       out.add('source.too-deep', `AST nesting deeper than ${maxDepth}`, node.start);
-      complete = false;
-      break;
+      return STOP;
     }
     const type = node.type;
 
@@ -448,6 +364,16 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
     }
     if (!syntax.has(type)) {
       out.add('syntax.node-type', `node type ${type} is not allowed by policy`, node.start);
+    }
+
+    // Defends against BigInt work that ignores the isolate timeout (7n ** 12000000n: ~1.8 s of
+    // uninterruptible V8 work from a 16-byte literal): BigInt literals need an explicit grant.
+    if (type === 'Literal' && typeof node['bigint'] === 'string' && !syntax.has(BIGINT_LITERAL)) {
+      out.add(
+        'syntax.bigint',
+        `BigInt literal is not allowed by policy (syntax.allow lacks ${BIGINT_LITERAL})`,
+        node.start,
+      );
     }
 
     switch (type) {
@@ -576,38 +502,17 @@ function walk(program: Program, policy: EffectivePolicy, out: Collector): Walked
         break;
     }
 
-    // Children, pushed in reverse so they pop in source order. Known node types use a fixed key
-    // table (fast); any other type falls back to every own key (fail closed: nothing is skipped).
-    const childDepth = d + 1;
-    const childFlags = childFlagsOf(node, nodeFlags);
-    const keys = CHILD_KEYS.get(type) ?? Object.keys(node).filter((key) => !NON_CHILD_KEYS.has(key));
-    for (let k = keys.length - 1; k >= 0; k--) {
-      const key = keys[k]!;
-      const value = node[key];
-      if (value === null || typeof value !== 'object') continue;
-      if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i--) {
-          const child = value[i] as AnyNode | null;
-          if (child !== null && typeof child.type === 'string') {
-            stack.push(child);
-            depths.push(childDepth);
-            flags.push(childFlags);
-          }
-        }
-      } else if (typeof (value as AnyNode).type === 'string') {
-        stack.push(value as AnyNode);
-        depths.push(childDepth);
-        flags.push(childFlags);
-      }
-    }
-  }
+    // Children in source order, through the one child-key table (unknown types: every own key).
+    return childFlagsOf(node, nodeFlags);
+  });
   return { nodes, depth: deepest, complete, memberOf, consts, deferredNames, reflectiveArgs };
 }
 
-function checkDeferred(walked: Walked, policy: EffectivePolicy, out: Collector): void {
-  const consts: ConstBindings = walked.consts;
+function checkDeferred(walked: Walked, policy: EffectivePolicy, out: Collector, scope: FoldScope): void {
   const check = (node: Node, where: string): void => {
-    const folded = fold(node, consts);
+    const folded = fold(node, scope);
+    // A spent budget is reported once, as source.budget (checkSource).
+    if (folded === TOO_COMPLEX && scope.budget.exhausted) return;
     if (folded === TOO_COMPLEX) {
       out.add('names.forbidden', `${where} is too complex to check statically`, node.start);
       return;
@@ -629,6 +534,7 @@ function checkGlobals(
   memberOf: Map<Node, AnyNode>,
   policy: EffectivePolicy,
   out: Collector,
+  scope: FoldScope,
 ): void {
   const { globals, globalsDenied, forbiddenNames } = policy;
   for (const ref of findFreeVariables(program)) {
@@ -652,7 +558,7 @@ function checkGlobals(
       if (user['computed'] !== true)
         member = property.type === 'Identifier' ? (property['name'] as string) : undefined;
       else {
-        const folded = fold(property, new Map());
+        const folded = fold(property, scope);
         if (Array.isArray(folded) && folded.length === 1) member = folded[0];
       }
       if (member !== undefined) {
@@ -679,27 +585,6 @@ function checkGlobals(
   }
 }
 
-/**
- * Properties of the global object in the sandbox's V8 context (measured with isolated-vm 7 on Node
- * 26), whatever the policy allows: SANDBOX_GLOBALS plus what V8 adds or the bootstrap removes later.
- */
-const CONTEXT_GLOBALS: ReadonlySet<string> = new Set([
-  ...SANDBOX_GLOBALS,
-  'eval',
-  'Function',
-  'WebAssembly',
-  'SharedArrayBuffer',
-  'Atomics',
-  'console',
-  'escape',
-  'unescape',
-  'Temporal',
-  'Float16Array',
-  'SuppressedError',
-  'DisposableStack',
-  'AsyncDisposableStack',
-]);
-
 /** Statement children through which a `var` still lands in the script's top-level var scope. */
 const VAR_SCOPE_STATEMENT_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
   ['BlockStatement', ['body']],
@@ -722,6 +607,7 @@ const VAR_SCOPE_STATEMENT_KEYS: ReadonlyMap<string, readonly string[]> = new Map
   ['ArrayPattern', ['elements']],
   ['RestElement', ['argument']],
   ['AssignmentPattern', ['left']],
+  ['Program', ['body']],
 ]);
 
 /**
@@ -732,11 +618,13 @@ const VAR_SCOPE_STATEMENT_KEYS: ReadonlyMap<string, readonly string[]> = new Map
  * global past the allowlist. Such a declaration is checked as a use of the bare global `X`.
  */
 function checkTopLevelVars(program: Program, policy: EffectivePolicy, out: Collector): void {
-  const stack: AnyNode[] = [...(program.body as unknown as AnyNode[])].reverse();
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (node.type === 'VariableDeclaration' && node['kind'] !== 'var') continue;
-    if (node.type === 'Identifier') {
+  const varScopeKeys = (node: AnyNode): readonly string[] => VAR_SCOPE_STATEMENT_KEYS.get(node.type) ?? [];
+  walkTree(
+    program,
+    undefined,
+    (node) => {
+      if (node.type === 'VariableDeclaration' && node['kind'] !== 'var') return SKIP;
+      if (node.type !== 'Identifier') return undefined;
       const name = node['name'] as string;
       const at = node.start;
       const message = `top-level var ${quote(name)} is the global ${quote(name)} of the sandbox (a script's var reuses it): use let or const, or another name`;
@@ -749,19 +637,10 @@ function checkTopLevelVars(program: Program, policy: EffectivePolicy, out: Colle
       ) {
         out.add('globals.not-allowed', message, at);
       }
-      continue;
-    }
-    const keys = VAR_SCOPE_STATEMENT_KEYS.get(node.type);
-    if (keys === undefined) continue;
-    for (let k = keys.length - 1; k >= 0; k--) {
-      const value = node[keys[k]!];
-      const children = Array.isArray(value) ? value : [value];
-      for (let i = children.length - 1; i >= 0; i--) {
-        const child = children[i] as AnyNode | null | undefined;
-        if (child !== null && typeof child === 'object' && typeof child.type === 'string') stack.push(child);
-      }
-    }
-  }
+      return SKIP;
+    },
+    varScopeKeys,
+  );
 }
 
 function checkCapabilities(policy: EffectivePolicy, requires: readonly string[], out: Collector): void {

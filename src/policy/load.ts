@@ -7,14 +7,12 @@ import { existsSync, readdirSync, statSync, watch as fsWatch, type FSWatcher } f
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, UsageError } from '../errors.ts';
+import { TENANT_NAME } from '../names.ts';
 import { buildEffective, checkOverlay, toBase, type BasePolicy } from './overlay.ts';
 import { POLICIES_DIR, readPolicyFile, type PolicyFile } from './policy-file.ts';
 import type { EffectivePolicy, PolicySet, ReloadResult } from './types.ts';
 
 export type { EffectivePolicy, PolicySet, ReloadResult } from './types.ts';
-
-/** Tenant names (also the overlay file names). */
-export const TENANT_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Most overlays one folder may hold. */
 const MAX_OVERLAYS = 10_000;
@@ -32,7 +30,7 @@ interface Loaded {
  * only `[a-z0-9][a-z0-9._-]{0,63}` passes, and `.`/`..` cannot (they must start with [a-z0-9]).
  */
 export function isTenantName(tenant: unknown): tenant is string {
-  return typeof tenant === 'string' && TENANT_PATTERN.test(tenant);
+  return typeof tenant === 'string' && TENANT_NAME.test(tenant);
 }
 
 function findBaseFile(dir: string): string {
@@ -91,7 +89,7 @@ function readOverlays(dir: string, base: BasePolicy): Map<string, PolicyFile> {
     if (!isTenantName(tenant)) {
       throw new ConfigError(
         'ERR_POLICY_INVALID',
-        `${display}: "${tenant}" is not a valid tenant name (expected ${TENANT_PATTERN.source})`,
+        `${display}: "${tenant}" is not a valid tenant name (expected ${TENANT_NAME.source})`,
         { file: display, line: 0 },
       );
     }
@@ -161,7 +159,7 @@ class LoadedPolicySet implements PolicySet {
     if (!isTenantName(tenant)) {
       throw new UsageError(
         'ERR_USAGE',
-        `invalid tenant name ${JSON.stringify(String(tenant).slice(0, 80))}: expected ${TENANT_PATTERN.source}`,
+        `invalid tenant name ${JSON.stringify(String(tenant).slice(0, 80))}: expected ${TENANT_NAME.source}`,
       );
     }
     const cached = this.#cache.get(tenant);

@@ -4,9 +4,16 @@
  * `grantable`. Anything that widens is refused when the files are loaded, not when a tenant loads.
  */
 import { ConfigError } from '../errors.ts';
-import { FrozenSet } from './frozen-set.ts';
+import { FrozenSet } from '../ast/frozen-set.ts';
 import type { PolicyFile, RawAllowDeny, RawPolicy } from './policy-file.ts';
-import type { CapabilityGrants, EffectivePolicy, ResourceLimits, SourceLimits } from './types.ts';
+import {
+  DEFAULT_ENVELOPE_SIZE,
+  type CapabilityGrants,
+  type EffectivePolicy,
+  type EnvelopeSizeLimits,
+  type ResourceLimits,
+  type SourceLimits,
+} from './types.ts';
 
 /** The base policy after validation, with every section present. */
 interface Base {
@@ -22,6 +29,7 @@ interface Base {
   readonly capabilities: Readonly<Record<string, Required<RawCapabilityFull>>>;
   readonly resources: ResourceLimits;
   readonly trust: { readonly minSignatures: number; readonly requireExpiry: boolean };
+  readonly envelope: EnvelopeSizeLimits;
 }
 
 interface RawCapabilityFull {
@@ -80,6 +88,7 @@ export function toBase(file: PolicyFile): Base {
     capabilities,
     resources: p.resources as unknown as ResourceLimits,
     trust: { minSignatures: p.trust!.minSignatures!, requireExpiry: p.trust!.requireExpiry! },
+    envelope: { ...DEFAULT_ENVELOPE_SIZE, ...p.envelope },
   };
 }
 
@@ -252,20 +261,38 @@ export function buildEffective(base: Base, overlay: PolicyFile | undefined, tena
     requireExpiry = o.trust.requireExpiry;
   }
 
+  const envelope: EnvelopeSizeLimits = {
+    maxBytes: narrowNumber(
+      file,
+      ['envelope', 'maxBytes'],
+      base.envelope.maxBytes,
+      o.envelope?.maxBytes,
+      'lower',
+    ),
+    maxArtifactsBytes: narrowNumber(
+      file,
+      ['envelope', 'maxArtifactsBytes'],
+      base.envelope.maxArtifactsBytes,
+      o.envelope?.maxArtifactsBytes,
+      'lower',
+    ),
+  };
+
   return Object.freeze({
     revision: base.revision,
     tenantRevision: o.revision ?? 0,
     tenant,
     mode,
     source: Object.freeze(source),
-    syntax: new FrozenSet(syntax),
-    globals: new FrozenSet(globals),
-    globalsDenied: new FrozenSet(globalsDenied),
-    forbiddenNames: new FrozenSet(forbidden),
+    syntax: new FrozenSet(syntax, 'policy sets'),
+    globals: new FrozenSet(globals, 'policy sets'),
+    globalsDenied: new FrozenSet(globalsDenied, 'policy sets'),
+    forbiddenNames: new FrozenSet(forbidden, 'policy sets'),
     forbiddenInAllStrings: inAllStrings,
     capabilities: Object.freeze(grants) as CapabilityGrants,
     resources: Object.freeze(resources) as unknown as ResourceLimits,
     trust: Object.freeze({ minSignatures, requireExpiry }),
+    envelope: Object.freeze(envelope),
   });
 }
 

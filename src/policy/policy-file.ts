@@ -48,6 +48,7 @@ export interface RawPolicy {
   readonly capabilities?: Readonly<Record<string, RawCapability>>;
   readonly resources?: Readonly<Record<string, number>>;
   readonly trust?: { readonly minSignatures?: number; readonly requireExpiry?: boolean };
+  readonly envelope?: { readonly maxBytes?: number; readonly maxArtifactsBytes?: number };
 }
 
 /** A validated file and where each field sits in it (for later narrowing errors). */

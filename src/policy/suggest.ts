@@ -4,12 +4,15 @@
  * component actually uses. The suggestion is advice: it is not checked against forbidden names,
  * and `sealbox check` still decides.
  */
-import { parse, type Node } from 'acorn';
+import type { Node } from 'acorn';
 import { stringify } from 'yaml';
-import { findFreeVariables, SANDBOX_GLOBALS } from '../component/free-variables.ts';
-import { acornOptions } from '../component/parse.ts';
+import { findFreeVariables } from '../ast/free-variables.ts';
+import { parseProgram } from '../ast/parse.ts';
+import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
+import { walk, type AnyNode } from '../ast/walk.ts';
 import { PolicyError, UsageError } from '../errors.ts';
 import { SourceText } from './source-text.ts';
+import { BIGINT_LITERAL } from './rules.ts';
 
 /** What a source needs, sorted. */
 export interface PolicySuggestion {
@@ -24,8 +27,6 @@ export interface PolicySuggestion {
   /** The same, as a YAML snippet with comments, ready to paste into a policy. */
   readonly yaml: string;
 }
-
-type AnyNode = Node & Record<string, unknown>;
 
 const MAX_SUGGEST_BYTES = 16 * 1024 * 1024;
 const MAX_SUGGEST_DEPTH = 10_000;
@@ -63,7 +64,7 @@ export function suggestPolicy(source: string): PolicySuggestion {
     refuse('source.too-large', `more than ${MAX_SUGGEST_BYTES} characters`);
   let program: Node;
   try {
-    program = parse(source, acornOptions('script', { locations: false }));
+    program = parseProgram(source, 'script', { locations: false });
   } catch (error) {
     const pos = (error as { pos?: number }).pos;
     const message = error instanceof Error ? error.message.replace(/ \(\d+:\d+\)$/, '') : 'error';
@@ -77,15 +78,12 @@ export function suggestPolicy(source: string): PolicySuggestion {
   const types = new Set<string>();
   const capabilities = new Set<string>();
   const memberOf = new Map<Node, AnyNode>();
-  // Iterative, depth-capped walk (see check.ts for the policy one).
-  const stack: AnyNode[] = [program as AnyNode];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const depth = depths.pop()!;
+  // Iterative, depth-capped walk through the shared walker (ast/walk.ts).
+  walk(program, undefined, (node, depth) => {
     if (depth > MAX_SUGGEST_DEPTH)
       refuse('source.too-deep', `AST nesting deeper than ${MAX_SUGGEST_DEPTH}`, node.start);
     types.add(node.type);
+    if (node.type === 'Literal' && typeof node['bigint'] === 'string') types.add(BIGINT_LITERAL);
     if (node.type === 'MemberExpression') {
       const object = node['object'] as AnyNode;
       if (object.type === 'Identifier') memberOf.set(object, node);
@@ -94,18 +92,8 @@ export function suggestPolicy(source: string): PolicySuggestion {
         if (name !== undefined) capabilities.add(name);
       }
     }
-    for (const key of Object.keys(node)) {
-      if (key === 'type' || key === 'start' || key === 'end') continue;
-      const value = node[key];
-      if (value === null || typeof value !== 'object') continue;
-      for (const child of Array.isArray(value) ? value : [value]) {
-        if (child !== null && typeof (child as AnyNode).type === 'string') {
-          stack.push(child as AnyNode);
-          depths.push(depth + 1);
-        }
-      }
-    }
-  }
+    return undefined;
+  });
 
   const globals = new Set<string>();
   const bare = new Set<string>();

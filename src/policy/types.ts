@@ -3,6 +3,7 @@
  * result of checking a source. Data only; the mechanism lives in load.ts and check.ts.
  */
 import type { ConfigError, Violation } from '../errors.ts';
+import type { CapabilityGrants, ResourceLimits } from '../sandbox/limits.ts';
 
 /** enforce blocks on violations; audit reports them and lets the load proceed. */
 export type PolicyMode = 'enforce' | 'audit';
@@ -15,36 +16,34 @@ export interface SourceLimits {
 }
 
 /**
- * Per-component resource limits (all positive integers). The sandbox takes exactly this shape
- * (`SandboxLimits` in src/sandbox/limits.ts is this type).
+ * Per-component resource limits and granted capabilities: the sandbox owns these shapes and their
+ * ranges (src/sandbox/limits.ts); a policy's `resources` and `capabilities` are exactly them.
  */
-export interface ResourceLimits {
-  /** isolate heap limit in MiB (one isolate per tenant per worker; min 8) */
-  readonly memoryMb: number;
-  /** wall-clock budget of one call (queue wait, capability calls and async work included), ms */
-  readonly callTimeoutMs: number;
-  /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
-  readonly maxArgBytes: number;
-  /** UTF-8 bytes of the JSON result of one call */
-  readonly maxResultBytes: number;
-  /** nesting depth of arguments and results */
-  readonly maxJsonDepth: number;
-  /** capability calls per invocation */
-  readonly maxCapabilityCalls: number;
-  /** calls running at once per tenant */
-  readonly maxConcurrentCalls: number;
-  /** calls waiting per tenant beyond the running ones; more → ERR_QUEUE_FULL */
-  readonly maxQueuedCalls: number;
-}
-
-/** Granted capabilities only, each with its numeric limits (the sandbox's `CapabilityGrants`). */
-export type CapabilityGrants = Readonly<Record<string, Readonly<Record<string, number>>>>;
+export type { CapabilityGrants, ResourceLimits } from '../sandbox/limits.ts';
 
 /** Signature requirements, read by the loader before the AST policy. */
 export interface TrustRequirements {
   readonly minSignatures: number;
   readonly requireExpiry: boolean;
 }
+
+/**
+ * Envelope size, read by the loader before anything parses the envelope. The class (source,
+ * params, statement fields, envelope encoding) gets `maxBytes`; artifacts are counted separately:
+ * the byte cap checked first is `maxBytes` plus the base64-of-base64 size of `maxArtifactsBytes`
+ * (artifacts are base64 inside the statement, which is base64 inside the envelope), and the decoded
+ * artifacts are then held to `maxArtifactsBytes`.
+ */
+export interface EnvelopeSizeLimits {
+  readonly maxBytes: number;
+  readonly maxArtifactsBytes: number;
+}
+
+/** Used when a policy file has no `envelope` section (the values policies/default.yaml states). */
+export const DEFAULT_ENVELOPE_SIZE: EnvelopeSizeLimits = Object.freeze({
+  maxBytes: 1024 * 1024,
+  maxArtifactsBytes: 2 * 1024 * 1024,
+});
 
 /** The policy that applies to one tenant: base + its overlay, deep-frozen. */
 export interface EffectivePolicy {
@@ -67,6 +66,7 @@ export interface EffectivePolicy {
   readonly capabilities: CapabilityGrants;
   readonly resources: ResourceLimits;
   readonly trust: TrustRequirements;
+  readonly envelope: EnvelopeSizeLimits;
 }
 
 /** Outcome of `PolicySet.reload()`. */

@@ -4,7 +4,6 @@
  * Built-ins: `log` (to the embedding app's logger) and `kv` (namespaced per tenant).
  */
 import type { JsonValue } from '../envelope/types.ts';
-import { SandboxError } from '../errors.ts';
 import type { KvStore } from './kv-store.ts';
 
 /** Who is calling: filled in by the host from its own records, never from the isolate. */
@@ -61,6 +60,8 @@ export const KV_DEFAULT_LIMITS = Object.freeze({
   maxKeyBytes: 256,
   maxValueBytes: 64 * 1024,
   maxKeys: 1000,
+  /** UTF-8 bytes of every key plus its JSON value, per tenant namespace (8 MiB) */
+  maxTotalBytes: 8 * 1024 * 1024,
   callsPerSecond: 200,
 });
 
@@ -116,7 +117,7 @@ export function createLogCapability(logger: (entry: LogEntry) => void): HostCapa
 
 /**
  * The built-in `kv` capability: `host.kv.get(key)`, `set(key, value)`, `delete(key)`, `list(prefix)`.
- * The namespace is `ctx.tenant`. Limits: maxKeyBytes, maxValueBytes, maxKeys.
+ * The namespace is `ctx.tenant`. Limits: maxKeyBytes, maxValueBytes, maxKeys, maxTotalBytes.
  */
 export function createKvCapability(store: KvStore): HostCapability {
   const keyError = (key: JsonValue | undefined, ctx: CapabilityContext, what = 'key'): string | undefined => {
@@ -125,23 +126,6 @@ export function createKvCapability(store: KvStore): HostCapability {
     if (what === 'key' && key.length === 0) return 'kv key must not be empty';
     if (Buffer.byteLength(key) > max) return `kv ${what} is larger than ${max} bytes`;
     return undefined;
-  };
-  // Defends against the maxKeys check racing with concurrent sets of the same tenant (measured: 100
-  // keys stored under maxKeys 5 by one Promise.all): sets of one namespace run one after another, so
-  // each sees the count the previous one left.
-  const setQueues = new Map<string, Promise<void>>();
-  const oneAtATime = <T>(ns: string, work: () => Promise<T>): Promise<T> => {
-    const previous = setQueues.get(ns) ?? Promise.resolve();
-    const result = previous.then(work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    setQueues.set(ns, tail);
-    void tail.then(() => {
-      if (setQueues.get(ns) === tail) setQueues.delete(ns);
-    });
-    return result;
   };
   const arity = (args: readonly JsonValue[], n: number, name: string): string | undefined =>
     args.length === n ? undefined : `kv.${name} expects ${n} argument(s), got ${args.length}`;
@@ -163,17 +147,15 @@ export function createKvCapability(store: KvStore): HostCapability {
             return `kv value is larger than ${max} bytes`;
           return undefined;
         },
-        handler(ctx: CapabilityContext, key: JsonValue, value: JsonValue): Promise<undefined> {
-          const k = key as string;
-          const maxKeys = ctx.limits['maxKeys'] ?? KV_DEFAULT_LIMITS.maxKeys;
-          return oneAtATime(ctx.tenant, async () => {
-            // Defends against disk exhaustion by one tenant: new keys beyond maxKeys are refused.
-            if ((await store.get(ctx.tenant, k)) === null && (await store.count(ctx.tenant)) >= maxKeys) {
-              throw new SandboxError('ERR_QUOTA_EXCEEDED', `kv holds ${maxKeys} keys already (maxKeys)`);
-            }
-            await store.set(ctx.tenant, k, value);
-            return undefined;
+        async handler(ctx: CapabilityContext, key: JsonValue, value: JsonValue): Promise<undefined> {
+          // Defends against one tenant exhausting the node's memory or disk, and against concurrent
+          // sets (from this node or others sharing the store) racing past the count: the store checks
+          // maxKeys and maxTotalBytes and writes in one atomic step.
+          await store.set(ctx.tenant, key as string, value, {
+            maxKeys: ctx.limits['maxKeys'] ?? KV_DEFAULT_LIMITS.maxKeys,
+            maxTotalBytes: ctx.limits['maxTotalBytes'] ?? KV_DEFAULT_LIMITS.maxTotalBytes,
           });
+          return undefined;
         },
       },
       delete: {

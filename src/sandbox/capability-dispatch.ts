@@ -4,6 +4,7 @@
  * decoding, the handler, the reply). Needs no worker process: unit-testable on its own.
  */
 import type { JsonValue } from '../envelope/types.ts';
+import { CAPABILITY_NAME, METHOD_NAME } from '../names.ts';
 import { ConfigError, SandboxError } from '../errors.ts';
 import {
   createKvCapability,
@@ -16,7 +17,6 @@ import {
 import type { ComponentSpec } from './component-spec.ts';
 import { decodeJson, encodeJson } from './json.ts';
 import type { KvStore } from './kv-store.ts';
-import { CAPABILITY_NAME } from './limits.ts';
 
 /** Sandbox codes a refusal may carry back into the isolate (and out of it, to the caller). */
 export const REFUSAL_CODES: ReadonlySet<string> = new Set([
@@ -84,7 +84,7 @@ export function createCapabilityRegistry(
       );
     }
     for (const method of Object.keys(capability.methods)) {
-      if (!CAPABILITY_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
+      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,

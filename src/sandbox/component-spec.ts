@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../envelope/types.ts';
 import { ConfigError, EnvelopeError } from '../errors.ts';
+import { ENTRY_CLASS_NAME } from '../names.ts';
 import type { HostCapability } from './capabilities.ts';
 import { encodeJson } from './json.ts';
 import {
@@ -29,6 +30,12 @@ export interface ComponentSpec {
   readonly artifacts: Readonly<Record<string, Uint8Array>>;
   readonly grants: CapabilityGrants;
   readonly limits: SandboxLimits;
+  /**
+   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
+   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
+   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
+   */
+  readonly bigint?: boolean;
 }
 
 /** A checked spec and what the worker needs to load it. */
@@ -45,8 +52,8 @@ export interface CheckedSpec {
 }
 
 const MAX_IDENTIFIER_IN_FILENAME = 128;
-/** A plain JavaScript identifier (entry class and method names). */
-export const ENTRY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
+/** A plain JavaScript identifier (entry class and method names): names.ts's grammar. */
+export const ENTRY_NAME = ENTRY_CLASS_NAME;
 
 /** Keeps only stack frames of the component's own script (no bootstrap, no host frames). */
 export function trimStack(stack: string, filename: string): string {
@@ -94,6 +101,10 @@ export function checkSpec(
   if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
   }
+  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  }
+  const bigint = spec.bigint === true;
   const limits = parseSandboxLimits(spec.limits, 'spec.limits');
   const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
   const caps: Record<string, string[]> = {};
@@ -142,6 +153,7 @@ export function checkSpec(
     maxResultBytes: limits.maxResultBytes,
     maxJsonDepth: limits.maxJsonDepth,
     maxCapabilityCalls: limits.maxCapabilityCalls,
+    bigint,
   });
   const frozenSpec: ComponentSpec = Object.freeze({
     tenant,
@@ -154,6 +166,7 @@ export function checkSpec(
     artifacts: spec.artifacts,
     grants,
     limits,
+    bigint,
   });
   // Defends against running a different script than this spec's: the worker caches compiled
   // scripts by this digest, so it is computed here from the source itself, never taken from a caller.

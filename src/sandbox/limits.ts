@@ -1,9 +1,38 @@
 /**
- * Resource limits of the sandbox and the shape of capability grants. The policy engine produces
- * objects of exactly these shapes (`policy.resources`, `policy.capabilities`).
+ * Resource limits of the sandbox and the shape of capability grants: their types, their ranges
+ * and their defaults, owned here. The policy layer produces objects of exactly these shapes
+ * (`policy.resources`, `policy.capabilities`) and imports the types from this module;
+ * policies/policy.schema.json repeats the ranges for editors, and test/names-schema.test.ts
+ * keeps the two equal.
  */
 import { ConfigError } from '../errors.ts';
-import type { ResourceLimits } from '../policy/types.ts';
+import { CAPABILITY_LIMIT_NAME, CAPABILITY_NAME } from '../names.ts';
+
+/** Per-component resource limits (all integers; ranges in RESOURCE_RANGES). */
+export interface ResourceLimits {
+  /** isolate heap limit in MiB (one isolate per tenant per worker) */
+  readonly memoryMb: number;
+  /**
+   * budget of one load or call, ms: CPU time of the component's own code in its isolate plus its
+   * capability calls, from when it starts running (never queue time; docs/sandbox.md "Time")
+   */
+  readonly callTimeoutMs: number;
+  /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
+  readonly maxArgBytes: number;
+  /** UTF-8 bytes of the JSON result of one call */
+  readonly maxResultBytes: number;
+  /** nesting depth of arguments and results */
+  readonly maxJsonDepth: number;
+  /** capability calls per invocation */
+  readonly maxCapabilityCalls: number;
+  /**
+   * calls a tenant may have admitted at once besides maxQueuedCalls (they run one at a time in its
+   * isolate: this bounds admission, not parallelism; docs/sandbox.md "Time")
+   */
+  readonly maxConcurrentCalls: number;
+  /** further calls a tenant may have waiting; more → ERR_QUEUE_FULL */
+  readonly maxQueuedCalls: number;
+}
 
 /** Per-component resource limits: the policy's `resources` section, one type for both layers. */
 export type SandboxLimits = ResourceLimits;
@@ -26,16 +55,28 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = Object.freeze({
  */
 export type CapabilityGrants = Readonly<Record<string, Readonly<Record<string, number>>>>;
 
-const LIMIT_RANGES: Readonly<Record<keyof SandboxLimits, readonly [number, number]>> = {
-  memoryMb: [8, 4096],
-  callTimeoutMs: [1, 600_000],
-  maxArgBytes: [2, 256 * 1024 * 1024],
-  maxResultBytes: [4, 256 * 1024 * 1024],
-  maxJsonDepth: [1, 1000],
-  maxCapabilityCalls: [0, 10_000_000],
-  maxConcurrentCalls: [1, 10_000],
-  maxQueuedCalls: [0, 1_000_000],
-};
+/**
+ * The inclusive integer range of each resource limit, the one source of truth: the policy file
+ * (through policies/policy.schema.json, kept equal by a test) and `createSupervisor` accept
+ * exactly these values.
+ *
+ * Policy: where the schema and this table used to disagree, the narrower bound won, so every
+ * value that loaded end to end before still does: memoryMb ≤ 4096 (an isolate per tenant per
+ * worker; larger heaps do not fit a shared node), callTimeoutMs ≤ 60 s, maxResultBytes ≥ 4 (the
+ * smallest result, `null`), maxJsonDepth ≤ 1000, maxCapabilityCalls ≤ 10 million.
+ */
+export const RESOURCE_RANGES: Readonly<Record<keyof ResourceLimits, readonly [number, number]>> =
+  Object.freeze({
+    memoryMb: [8, 4096],
+    callTimeoutMs: [1, 60_000],
+    maxArgBytes: [2, 256 * 1024 * 1024],
+    maxResultBytes: [4, 256 * 1024 * 1024],
+    maxJsonDepth: [1, 1000],
+    maxCapabilityCalls: [0, 10_000_000],
+    maxConcurrentCalls: [1, 10_000],
+    maxQueuedCalls: [0, 1_000_000],
+  });
+const LIMIT_RANGES = RESOURCE_RANGES;
 
 /**
  * Checks a limits object: exactly the {@link SandboxLimits} keys, each an integer in range.
@@ -91,7 +132,15 @@ export function parseCapabilityGrants(value: unknown, where = 'grants'): Capabil
     const limits = Object.create(null) as Record<string, number>;
     for (const key of Reflect.ownKeys(inner)) {
       const v = (inner as Record<string | symbol, unknown>)[key];
-      if (typeof key !== 'string' || typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      // Defends against odd keys reaching error messages and host objects: limit names follow
+      // the policy's grammar (CAPABILITY_LIMIT_NAME), as a policy file could only give those.
+      if (
+        typeof key !== 'string' ||
+        !CAPABILITY_LIMIT_NAME.test(key) ||
+        typeof v !== 'number' ||
+        !Number.isFinite(v) ||
+        v < 0
+      ) {
         throw new ConfigError(
           'ERR_CONFIG_INVALID',
           `${where}.${name}.${String(key).slice(0, 64)}: expected a finite number >= 0, got ${typeName(v)}`,
@@ -103,9 +152,6 @@ export function parseCapabilityGrants(value: unknown, where = 'grants'): Capabil
   }
   return Object.freeze(out);
 }
-
-/** Capability and method names: a JS identifier, at most 64 characters. */
-export const CAPABILITY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';

@@ -43,6 +43,8 @@ import {
   hostBackstopMs,
   WORKER_CONCURRENCY,
 } from './time-model.ts';
+import { detectJail, type Jail } from './jail.ts';
+import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
 import { BASE_FRAME_BYTES, WorkerProcess, type WorkerDeath } from './worker-process.ts';
 
 export type { LogEntry, HostCapability, CapabilityContext, CapabilityMethod } from './capabilities.ts';
@@ -69,6 +71,13 @@ export interface SupervisorOptions {
   readonly maxQueuedPerWorker?: number;
   /** keep one booted spare worker to replace a dead one at once (default true) */
   readonly spareWorker?: boolean;
+  /** run workers inside this OS jail (from `resolveJail` in jail.ts; default: not jailed) */
+  readonly jail?: Jail | undefined;
+  /**
+   * hard cap on each worker's resident memory in MiB (default: sized from the components it holds,
+   * see memory-cap.ts); a worker above it is killed, its in-flight tenants get ERR_MEMORY_LIMIT
+   */
+  readonly workerMemoryCapMb?: number;
 }
 
 /** Per-call options of {@link SandboxedComponent.invoke}. */
@@ -157,6 +166,8 @@ const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
   'deadlineMs',
   'maxQueuedPerWorker',
   'spareWorker',
+  'jail',
+  'workerMemoryCapMb',
 ]);
 /** First quarantine back-off of a tenant that took a worker down; doubles per crash, up to the max. */
 const QUARANTINE_BASE_MS = 1000;
@@ -222,6 +233,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   let closed = false;
   let restarts = 0;
   let heartbeat: NodeJS.Timeout | undefined;
+  let memoryWatch: NodeJS.Timeout | undefined;
 
   function newSlot(privateTo: string | undefined): Slot {
     const slot: Slot = {
@@ -239,24 +251,27 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   // ---------------------------------------------------------------- workers
 
   function spawnWorker(): WorkerProcess {
-    const worker = new WorkerProcess({
-      onReady: (w) => {
-        owners.get(w)?.scheduler.kick();
-        // The spare boots after a serving worker is up, never competing with it for the CPU.
-        if (settings.spareWorker && !closed && spare === undefined && owners.has(w)) spare = spawnWorker();
+    const worker = new WorkerProcess(
+      {
+        onReady: (w) => {
+          owners.get(w)?.scheduler.kick();
+          // The spare boots after a serving worker is up, never competing with it for the CPU.
+          if (settings.spareWorker && !closed && spare === undefined && owners.has(w)) spare = spawnWorker();
+        },
+        onCapability: (w, message) => void onCapability(w, message),
+        onLost: (w, keys) => {
+          for (const key of keys) {
+            const record =
+              typeof key === 'number' ? (w.records.get(key) as ComponentRecord | undefined) : undefined;
+            if (record === undefined) continue;
+            w.records.delete(key as number);
+            if (record.worker === w) record.key = undefined;
+          }
+        },
+        onGone: onWorkerGone,
       },
-      onCapability: (w, message) => void onCapability(w, message),
-      onLost: (w, keys) => {
-        for (const key of keys) {
-          const record =
-            typeof key === 'number' ? (w.records.get(key) as ComponentRecord | undefined) : undefined;
-          if (record === undefined) continue;
-          w.records.delete(key as number);
-          if (record.worker === w) record.key = undefined;
-        }
-      },
-      onGone: onWorkerGone,
-    });
+      settings.jail,
+    );
     processes.add(worker);
     void worker.exited.then(() => processes.delete(worker));
     ensureHeartbeat();
@@ -330,6 +345,38 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       for (const worker of processes) worker.heartbeat(now, settings.heartbeatMs);
     }, settings.heartbeatMs);
     heartbeat.unref();
+    if (CAN_MEASURE_RSS) {
+      memoryWatch = setInterval(checkMemory, MEMORY_POLL_MS);
+      memoryWatch.unref();
+    }
+  }
+
+  /**
+   * Defends against memory that memoryLimit does not see (ICU copies, V8 overshoot, native leaks)
+   * taking the node's RAM: a worker whose process tree is resident above its cap is killed; the
+   * tenants with a call or load in flight on it get ERR_MEMORY_LIMIT, the others ERR_SANDBOX_CRASHED
+   * for what they had in flight, and their components reload on their next call.
+   */
+  function checkMemory(): void {
+    for (const worker of owners.keys()) {
+      const pid = worker.pid;
+      if (pid === undefined || worker.gone || worker.records.size === 0) continue;
+      const rssKb = processTreeRssKb(pid);
+      if (rssKb === undefined || rssKb <= workerCapMb(worker) * 1024) continue;
+      worker.kill('memory');
+    }
+  }
+
+  function workerCapMb(worker: WorkerProcess): number {
+    if (settings.workerMemoryCapMb !== undefined) return settings.workerMemoryCapMb;
+    // One isolate per tenant on this worker; its memoryLimit is that of the tenant's first component
+    // (the largest of its components is counted: never below the real limit).
+    const isolates = new Map<string, number>();
+    for (const record of worker.records.values()) {
+      const { tenant, limits } = (record as ComponentRecord).spec;
+      isolates.set(tenant, Math.max(isolates.get(tenant) ?? 0, limits.memoryMb));
+    }
+    return workerMemoryCapMb(isolates.values(), worker.records.size);
   }
 
   // ---------------------------------------------------------------- capabilities
@@ -613,6 +660,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       closed = true;
       if (heartbeat !== undefined) clearInterval(heartbeat);
       heartbeat = undefined;
+      if (memoryWatch !== undefined) clearInterval(memoryWatch);
+      memoryWatch = undefined;
       const all = new Set([...slots, ...[...tenants.values()].map((t) => t.slot)]);
       for (const slot of all) {
         slot.scheduler.failWaiting(() => new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
@@ -686,6 +735,8 @@ function parseOptions(options: SupervisorOptions): {
   deadlineMs: number;
   maxQueuedPerWorker: number;
   spareWorker: boolean;
+  jail: Jail | undefined;
+  workerMemoryCapMb: number | undefined;
 } {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('ERR_CONFIG_INVALID', 'supervisor options: expected an object');
@@ -706,6 +757,12 @@ function parseOptions(options: SupervisorOptions): {
     }
     return v;
   };
+  const jail = options.jail;
+  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
+  // only the one this process's detection produced is accepted.
+  if (jail !== undefined && jail !== detectJail().jail) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
+  }
   if (options.spareWorker !== undefined && typeof options.spareWorker !== 'boolean') {
     throw new ConfigError('ERR_CONFIG_INVALID', 'spareWorker: expected a boolean');
   }
@@ -721,6 +778,11 @@ function parseOptions(options: SupervisorOptions): {
       1_000_000,
     ),
     spareWorker: options.spareWorker ?? true,
+    jail,
+    workerMemoryCapMb:
+      options.workerMemoryCapMb === undefined
+        ? undefined
+        : int('workerMemoryCapMb', options.workerMemoryCapMb, 0, 64, 1_048_576),
   };
 }
 

@@ -225,14 +225,18 @@ async function enter<T>(tenantKey: number, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What the bootstrap's TAG.memory answer means: an allocation was refused for memoryLimit. */
+const MEMORY_LIMIT = Object.freeze({
+  code: 'ERR_MEMORY_LIMIT',
+  message: 'the isolate ran out of its memory limit',
+});
+
 function classify(error: unknown): { code: string; message: string } | undefined {
   const message = error instanceof Error ? error.message : '';
   if (message.startsWith('Script execution timed out')) {
     return { code: 'ERR_TIMEOUT', message: 'the call overran its wall-clock ceiling' };
   }
-  if (message.includes('memory limit')) {
-    return { code: 'ERR_MEMORY_LIMIT', message: 'the isolate ran out of its memory limit' };
-  }
+  if (message.includes('memory limit')) return MEMORY_LIMIT;
   if (message.startsWith('Isolate is disposed') || message.startsWith('Isolate was disposed')) {
     return { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate was disposed' };
   }
@@ -322,6 +326,9 @@ function entryTimeout(id: number): number {
   return op === undefined ? 1 : wallCeilingMs(op.budgetMs);
 }
 
+/** The bootstrap answered TAG.memory during a load (top-level code or constructor). */
+class OverLimit extends Error {}
+
 async function load(message: LoadMessage): Promise<void> {
   const { id, key, tenantKey } = message;
   let entry: PooledIsolate | undefined;
@@ -335,9 +342,10 @@ async function load(message: LoadMessage): Promise<void> {
     const loaded = context;
     const control = taken.control;
     const init = ['init', message.meta, message.artifactNames, message.artifactBytes];
-    await enter(tenantKey, () =>
+    const initialised: unknown = await enter(tenantKey, () =>
       control.apply(undefined, init, { arguments: { copy: true }, timeout: entryTimeout(id) }),
     );
+    if (initialised === TAG.memory) throw new OverLimit();
     const script = await pool.compiled(entry, message.sourceSha256, message.filename, message.source);
     await enter(tenantKey, () => script.run(loaded, { timeout: entryTimeout(id) }));
     const cls = (await enter(tenantKey, () =>
@@ -352,6 +360,7 @@ async function load(message: LoadMessage): Promise<void> {
       control.apply(undefined, construct, { timeout: entryTimeout(id) }),
     );
     cls.release();
+    if (r === TAG.memory) throw new OverLimit();
     if (!inFlight.has(id)) return;
     if (typeof r !== 'string' || r[0] !== TAG.result) {
       context.release();
@@ -368,7 +377,7 @@ async function load(message: LoadMessage): Promise<void> {
       if (entry === undefined) send(doneFailure(id, 'ERR_SANDBOX_CRASHED', 'no isolate could be created'));
       return;
     }
-    const known = classify(error);
+    const known = error instanceof OverLimit ? MEMORY_LIMIT : classify(error);
     if (known !== undefined) {
       answer(id, doneFailure(id, known.code, known.message));
       disposeTenant(tenantKey, known, entry);
@@ -429,6 +438,12 @@ async function call(message: CallMessage): Promise<void> {
     disposeTenant(component.tenantKey, known, isolate);
     return;
   }
+  // Defends against a tenant that caught the refusal of an allocation and returned normally: the
+  // call fails with ERR_MEMORY_LIMIT and the isolate goes (its memory is spent).
+  if (r === TAG.memory) {
+    disposeTenant(component.tenantKey, MEMORY_LIMIT, isolate);
+    return;
+  }
   // 'A': an async method; its outcome arrives through the bridge ('done'), still metered.
   if (r !== TAG.async) finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
 }
@@ -452,7 +467,9 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
   if (component === undefined) return;
   if (kind === 'done' && typeof a === 'number' && typeof b === 'string') {
     const op = inFlight.get(a);
-    if (op !== undefined && op.key === key) finish(a, b);
+    if (op === undefined || op.key !== key) return;
+    if (b === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT);
+    else finish(a, b);
     return;
   }
   if (
@@ -480,11 +497,12 @@ async function capResult(message: CapResultMessage): Promise<void> {
   }
   const isolate = isolates.get(component.tenantKey);
   try {
-    await enter(component.tenantKey, () =>
+    const settled: unknown = await enter(component.tenantKey, () =>
       component.control.apply(undefined, ['settle', message.req, message.ok, message.text, message.code], {
         timeout,
       }),
     );
+    if (settled === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT, isolate);
   } catch (error) {
     const known = classify(error) ?? { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate failed' };
     disposeTenant(component.tenantKey, known, isolate);

@@ -24,6 +24,7 @@ import {
   type HostMessage,
   type WorkerMessage,
 } from './protocol.ts';
+import { jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { workerCommand } from './spawn-args.ts';
 import { heartbeatMissMs } from './time-model.ts';
 
@@ -34,8 +35,10 @@ const EXIT_WAIT_MS = 2000;
 
 /** Why a worker process is gone, as far as the host can tell. */
 export interface WorkerDeath {
-  /** the host killed it: broken protocol, no heartbeat, a runaway op, or close() */
-  readonly killedBy: 'protocol' | 'heartbeat' | 'backstop' | 'close' | undefined;
+  /** the host killed it: broken protocol, no heartbeat, a runaway op, its memory cap, or close() */
+  readonly killedBy: 'protocol' | 'heartbeat' | 'backstop' | 'memory' | 'close' | undefined;
+  /** tenants with an op in flight when the worker was killed for its memory cap */
+  readonly overMemory: ReadonlySet<string>;
   /** tenants whose isolate lost control (V8 catastrophic error, typically out of memory) */
   readonly fatal: ReadonlySet<string>;
   /** tenants whose isolate kept running after termination */
@@ -88,17 +91,21 @@ export class WorkerProcess {
   #lastPong = performance.now();
   #pingSent = 0;
   #killedBy: WorkerDeath['killedBy'];
+  #overMemory: ReadonlySet<string> = new Set();
   #dying: NodeJS.Timeout | undefined;
 
-  constructor(events: WorkerEvents) {
+  constructor(events: WorkerEvents, jail: Jail | undefined) {
     this.#events = events;
-    const { command, args } = workerCommand();
+    const inner = workerCommand();
+    // The jail (bwrap) keeps fd 3 open across its exec: the socket pair reaches the worker as is.
+    const { command, args } = jail === undefined ? inner : jailCommand(jail, inner);
     // A dedicated Unix socket pair at the worker's fd 3 carries length-prefixed frames (protocol.ts):
     // cheaper per message than Node's IPC channel, and every frame from the worker is bounded.
     const proc = spawnProcess(command, [...args], {
       // Defends against secret theft after a full isolate escape: the worker sees no host variables.
       env: {},
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      ...(jail === undefined ? {} : jailSpawnIds(jail)),
     });
     this.#proc = proc;
     this.#pipe = proc.stdio[HOST_FD] as Socket;
@@ -211,9 +218,15 @@ export class WorkerProcess {
     }
   }
 
+  /** Tenants with an op in flight (sent, not answered). */
+  tenantsInFlight(): Set<string> {
+    return new Set([...this.#pending.values()].map((op) => op.tenant));
+  }
+
   /** Kills the process and settles everything it held at once; its late messages are ignored. */
   kill(by: NonNullable<WorkerDeath['killedBy']>): void {
     if (!this.gone) this.#killedBy = by;
+    if (by === 'memory' && !this.gone) this.#overMemory = this.tenantsInFlight();
     this.#signal();
     this.#retire();
   }
@@ -306,14 +319,19 @@ export class WorkerProcess {
       for (const [tenant, key] of this.tenantKeys) if (keys.has(key)) tenants.add(tenant);
       return tenants;
     };
-    return { killedBy: this.#killedBy, fatal: named(FATAL_MARKER), runaway: named(RUNAWAY_MARKER) };
+    return {
+      killedBy: this.#killedBy,
+      overMemory: this.#overMemory,
+      fatal: named(FATAL_MARKER),
+      runaway: named(RUNAWAY_MARKER),
+    };
   }
 }
 
 /** The error a request of `tenant` gets when its worker died this way. */
 export function errorOf(tenant: string, death: WorkerDeath): SandboxError {
   if (death.killedBy === 'close') return new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed');
-  if (death.fatal.has(tenant)) {
+  if (death.fatal.has(tenant) || death.overMemory.has(tenant)) {
     return new SandboxError(
       'ERR_MEMORY_LIMIT',
       'the isolate ran out of its memory limit; its worker was replaced',

@@ -7,12 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import canonicalizePackage from 'canonicalize';
 import { ConfigError, TrustError, UsageError } from '../errors.ts';
 import { decodeBase64Strict } from '../envelope/base64.ts';
+import { canonicalize } from '../envelope/canonical-json.ts';
 import { guard } from '../envelope/guard.ts';
 import { scanJson } from '../envelope/limits.ts';
-import { NAME_PATTERN, parseRfc3339 } from '../envelope/statement.ts';
+import { parseRfc3339 } from '../envelope/statement.ts';
+import { TENANT_NAME } from '../names.ts';
 import { isSmallOrderOrInvalidPublicKey } from './ed25519.ts';
 import { GLOB_PATTERN, matchGlob } from './glob.ts';
 import { keyIdOf } from './keys.ts';
@@ -148,7 +149,7 @@ function resolveEntry(raw: unknown, source: string, where: string): ResolvedKey 
   // Defends against keyid confusion: the keyid is only a hint, recomputed from the key.
   if (obj['keyid'] !== keyid)
     fail(source, `${where}.keyid`, `does not match the public key (expected ${keyid})`);
-  const tenants = stringArray(obj['tenants'], source, `${where}.tenants`, NAME_PATTERN, 256);
+  const tenants = stringArray(obj['tenants'], source, `${where}.tenants`, TENANT_NAME, 256);
   const identifiers = stringArray(obj['identifiers'], source, `${where}.identifiers`, GLOB_PATTERN, 256);
   const status = obj['status'];
   if (status !== 'active' && status !== 'revoked')
@@ -225,6 +226,24 @@ function readKeyringFile(path: string): string {
 }
 
 /**
+ * The canonical JSON a keyring's revision hashes.
+ * Defends against two different keyrings sharing one revision (a cache key for verdicts): the text
+ * comes from the one canonicaliser, and a keyring it cannot encode is refused, never hashed as ''.
+ */
+function revisionText(version: number, entries: readonly KeyringEntry[]): string {
+  try {
+    return canonicalize({ version, keys: entries });
+  } catch (error) {
+    throw new ConfigError(
+      'ERR_KEYRING_INVALID',
+      'keyring: entries have no canonical JSON form',
+      { where: '$' },
+      { cause: error },
+    );
+  }
+}
+
+/**
  * A parsed, validated, frozen keyring. Construct with {@link Keyring.parse}, {@link Keyring.load}
  * or {@link Keyring.empty}; edit with {@link Keyring.withKey} / {@link Keyring.withRevoked}.
  * @example const ring = Keyring.load('keyring.json'); ring.get(keyid)?.status
@@ -242,9 +261,7 @@ export class Keyring {
     this.version = version;
     this.entries = Object.freeze(resolved.map((r) => r.entry));
     this.#byId = new Map(resolved.map((r) => [r.entry.keyid, r]));
-    this.revision = createHash('sha256')
-      .update(canonicalizePackage({ version, keys: this.entries }) ?? '')
-      .digest('hex');
+    this.revision = createHash('sha256').update(revisionText(version, this.entries)).digest('hex');
     Object.freeze(this);
   }
 

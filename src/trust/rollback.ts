@@ -19,7 +19,12 @@ export interface RollbackStore {
   close(): void;
 }
 
-function checkArgs(tenant: unknown, identifier: unknown, version: unknown, digest: unknown): void {
+export function checkRollbackArgs(
+  tenant: unknown,
+  identifier: unknown,
+  version: unknown,
+  digest: unknown,
+): void {
   if (typeof tenant !== 'string' || typeof identifier !== 'string' || tenant === '' || identifier === '') {
     throw new ConfigError('ERR_STATE_STORE', 'rollback: tenant and identifier must be non-empty strings');
   }
@@ -31,8 +36,12 @@ function checkArgs(tenant: unknown, identifier: unknown, version: unknown, diges
   }
 }
 
-/** The decision, shared by both stores. Throws on rollback; returns whether to write. */
-function decide(
+/**
+ * The rollback decision, shared by every store (here and in src/store/). Throws on rollback;
+ * returns whether to write.
+ * @throws TrustError ERR_ROLLBACK, ERR_ROLLBACK_DIGEST
+ */
+export function decideRollback(
   tenant: string,
   identifier: string,
   version: number,
@@ -77,10 +86,10 @@ export class MemoryRollbackStore implements RollbackStore {
 
   accept(tenant: string, identifier: string, version: number, digest: string): void {
     if (this.#closed) throw new ConfigError('ERR_STATE_STORE', 'rollback store is closed');
-    checkArgs(tenant, identifier, version, digest);
+    checkRollbackArgs(tenant, identifier, version, digest);
     // Defends against key collisions between (a, b\0c) and (a\0b, c): an unambiguous encoding.
     const key = JSON.stringify([tenant, identifier]);
-    if (decide(tenant, identifier, version, digest, this.#state.get(key)))
+    if (decideRollback(tenant, identifier, version, digest, this.#state.get(key)))
       this.#state.set(key, { version, digest });
   }
 
@@ -129,7 +138,7 @@ export class SqliteRollbackStore implements RollbackStore {
 
   accept(tenant: string, identifier: string, version: number, digest: string): void {
     if (this.#closed) throw new ConfigError('ERR_STATE_STORE', 'rollback store is closed');
-    checkArgs(tenant, identifier, version, digest);
+    checkRollbackArgs(tenant, identifier, version, digest);
     const db = this.#db;
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -147,7 +156,7 @@ export class SqliteRollbackStore implements RollbackStore {
         .prepare('SELECT version, digest FROM rollback WHERE tenant = ? AND identifier = ?')
         .get(tenant, identifier) as { version: number | bigint; digest: string } | undefined;
       const seen = row === undefined ? undefined : { version: Number(row.version), digest: row.digest };
-      if (decide(tenant, identifier, version, digest, seen)) {
+      if (decideRollback(tenant, identifier, version, digest, seen)) {
         db.prepare(
           'INSERT INTO rollback (tenant, identifier, version, digest) VALUES (?, ?, ?, ?) ON CONFLICT (tenant, identifier) DO UPDATE SET version = excluded.version, digest = excluded.digest',
         ).run(tenant, identifier, version, digest);

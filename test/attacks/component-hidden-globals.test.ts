@@ -1,15 +1,15 @@
 /**
  * Attempts to smuggle host globals past the component layer's free-variable analysis (the packer
  * refuses them; the policy checker relies on the same analysis). Each test names the layer that
- * must stop it: component (src/component/free-variables.ts, src/component/pack.ts).
+ * must stop it: component (src/ast/free-variables.ts, src/component/pack.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreeVariables } from '../../src/component/free-variables.ts';
+import { findFreeVariables } from '../../src/ast/free-variables.ts';
 import { pack } from '../../src/component/pack.ts';
-import { parseScript } from '../../src/component/parse.ts';
+import { parseScript } from '../../src/ast/parse.ts';
 import { PackError } from '../../src/errors.ts';
 
 const freeIn = (source: string): string[] => findFreeVariables(parseScript(source)).map((r) => r.name);

@@ -38,19 +38,19 @@ function expectRefusal(run: () => unknown, code: ErrorCode, ...mentions: string[
 const HEAD = "import { Component } from 'sealbox';\n";
 
 describe('when the module imports something that cannot be bundled', () => {
-  it('throws ERR_PACK_IMPORT naming the module, file and line', () => {
+  it('throws ERR_PACK_PACKAGE for a Node built-in, naming the module, file and line', () => {
     const f = file(
       'fs.js',
       `${HEAD}import { readFileSync } from 'node:fs';\nexport class A extends Component {}\n`,
     );
     const e = expectRefusal(
       () => pack(f, { ...BASE, export: 'A' }),
-      'ERR_PACK_IMPORT',
+      'ERR_PACK_PACKAGE',
       "'node:fs'",
       'fs.js:2:0',
-      'relative',
+      'Node built-in',
     );
-    expect(e.details).toMatchObject({ module: 'node:fs', line: 2, column: 0 });
+    expect(e.details).toMatchObject({ module: 'node:fs', line: 2, column: 0, reason: 'node-builtin' });
   });
   it('throws ERR_PACK_IMPORT for a package import', () => {
     const f = file(

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pack } from '../../src/component/pack.ts';
-import { parseScript } from '../../src/component/parse.ts';
-import { findFreeVariables, SANDBOX_GLOBALS } from '../../src/component/free-variables.ts';
+import { parseScript } from '../../src/ast/parse.ts';
+import { findFreeVariables } from '../../src/ast/free-variables.ts';
+import { SANDBOX_GLOBALS } from '../../src/ast/sandbox-globals.ts';
 import { canonicalize } from '../../src/envelope/canonical-json.ts';
 import { parseStatement, buildStatementPayload } from '../../src/envelope/statement.ts';
 import type { JsonValue, Statement } from '../../src/envelope/types.ts';

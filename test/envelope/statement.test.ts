@@ -79,7 +79,7 @@ describe('when the statement breaks the closed schema', () => {
   it.each([
     ['an unknown field', { cachedData: 'x' }, 'cachedData'],
     ['a missing field', { repr: undefined }, 'repr'],
-    ['a wrong _type', { _type: 'sealbox/component/v2' }, '_type'],
+    ['a wrong _type', { _type: 'sealbox/widget/v1' }, '_type'],
     ['an upper-case tenant', { tenant: 'Acme' }, 'tenant'],
     ['a path-like identifier', { identifier: '../etc' }, 'identifier'],
     ['a too-long identifier', { identifier: 'a'.repeat(65) }, 'identifier'],

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse, type Node } from 'acorn';
 import { describe, expect, it } from 'vitest';
-import { ECMA_VERSION } from '../../src/component/parse.ts';
+import { ECMA_VERSION } from '../../src/ast/parse.ts';
 import { checkSource } from '../../src/policy/check.ts';
 import { defaultPolicy, FIXTURES_DIR } from './support.ts';
 

@@ -1,6 +1,7 @@
 /**
  * Third-party vectors run through the exact functions sealbox uses:
- * Wycheproof Ed25519 (all 151) → verifyEd25519; JCS (6 pairs) → canonicalize; DSSE PAE → pae.
+ * Wycheproof Ed25519 (all 151) → verifyEd25519; JCS (6 pairs) → canonicalize, isCanonical and
+ * parseStatement (one canonical check); DSSE PAE → pae.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -8,8 +9,10 @@ import { decodeBase64Strict } from '../../src/envelope/base64.ts';
 import { canonicalize, isCanonical } from '../../src/envelope/canonical-json.ts';
 import { parseEnvelope } from '../../src/envelope/envelope.ts';
 import { pae } from '../../src/envelope/pae.ts';
+import { parseStatement } from '../../src/envelope/statement.ts';
 import { EnvelopeError } from '../../src/errors.ts';
 import { verifyEd25519 } from '../../src/trust/ed25519.ts';
+import { makeStatement } from '../trust/fixtures.ts';
 
 const dir = new URL('./', import.meta.url);
 const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -71,6 +74,21 @@ describe('when canonicalising the JCS (RFC 8785) vectors', () => {
 
   it.each(names)('%s input is not canonical', (name) => {
     expect(isCanonical(new Uint8Array(readFileSync(new URL(`jcs/input/${name}`, dir))))).toBe(false);
+  });
+
+  // The verify path's canonical check is the one these vectors test: a statement carrying the
+  // vector's canonical output as params is accepted, the same statement with the input spelling
+  // of those params is refused.
+  it.each(names)('%s decides what parseStatement accepts as params', (name) => {
+    const output = readFileSync(new URL(`jcs/output/${name}`, dir), 'utf8');
+    const input = readFileSync(new URL(`jcs/input/${name}`, dir), 'utf8');
+    const text = canonicalize(makeStatement({ params: JSON.parse(output) as unknown }));
+    expect(text).toContain(output);
+    expect(parseStatement(new TextEncoder().encode(text)).params).toEqual(JSON.parse(output));
+    const respelled = new TextEncoder().encode(text.replace(output, input.trim()));
+    expect(() => parseStatement(respelled)).toThrow(
+      expect.objectContaining({ code: 'ERR_PAYLOAD_NOT_CANONICAL' }) as Error,
+    );
   });
 });
 

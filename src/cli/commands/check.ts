@@ -1,6 +1,7 @@
 /** `sealbox check`: the AST policy check of an envelope's source (or a source file), for ops. */
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
+import { CAPABILITY_NAME } from '../../names.ts';
 import { checkSource } from '../../policy/check.ts';
 import { loadPolicy } from '../../policy/load.ts';
 import { checkTenant, flag, optionalString, requireString } from '../args.ts';
@@ -28,7 +29,7 @@ function parseRequires(text: string | undefined): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const name of names) {
-    if (!/^[a-z][a-zA-Z0-9_-]{0,63}$/.test(name)) {
+    if (!CAPABILITY_NAME.test(name)) {
       throw new UsageError(
         'ERR_USAGE',
         `check: --requires: ${JSON.stringify(name.slice(0, 64))} is not a capability name`,

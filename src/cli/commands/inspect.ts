@@ -35,6 +35,9 @@ function summary(s: Statement): Record<string, unknown> {
       size: a.size,
       mediaType: a.mediaType,
     })),
+    format: s._type,
+    // The SBOM (v2): every package bundled into the source, with its files' hashes.
+    ...(s.dependencies !== undefined ? { dependencies: s.dependencies } : {}),
   };
 }
 
@@ -86,6 +89,15 @@ export const inspectCommand: Command = {
         `source      ${String(statement['sourceBytes'])} bytes`,
         `artifacts   ${(statement['artifacts'] as { name: string; size: number }[]).map((a) => `${a.name} (${a.size} bytes)`).join(', ') || '(none)'}`,
         `issuedAt    ${String(statement['issuedAt'])}${statement['expiresAt'] !== undefined ? `, expiresAt ${String(statement['expiresAt'])}` : ''}`,
+        `format      ${String(statement['format'])}`,
+        `packages    ${
+          (statement['dependencies'] as Statement['dependencies'])
+            ?.map(
+              (d) =>
+                `${d.name}@${d.version} (${d.license}, ${d.files.length} file${d.files.length === 1 ? '' : 's'})`,
+            )
+            .join(', ') ?? '(none)'
+        }`,
       );
     } else {
       lines.push(

@@ -2,6 +2,7 @@
 import { existsSync, linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
+import { KEY_NAME } from '../../names.ts';
 import { formatPrivateKeyFile, formatPublicKeyFile, generateKeyPair } from '../../trust/keys.ts';
 import { flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
@@ -14,8 +15,6 @@ DIR/NAME.pub.json ({ keyid, publicKey }, to add to keyrings with \`sealbox keyri
 NAME defaults to "sealbox". Refuses to overwrite existing files.
 
 Exit codes: 0 ok, 2 usage or the files exist.`;
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * Creates `path` with `data` and `mode`, atomically and only if it does not exist yet.
@@ -54,7 +53,8 @@ export const keygenCommand: Command = {
     const out = resolve(io.cwd, requireString(args, 'out', this));
     const name = optionalString(args, 'name') ?? 'sealbox';
     // Defends against path traversal through --name (e.g. ../../etc/x).
-    if (!NAME.test(name)) throw new UsageError('ERR_USAGE', `keygen: --name must match ${NAME.source}`);
+    if (!KEY_NAME.test(name))
+      throw new UsageError('ERR_USAGE', `keygen: --name must match ${KEY_NAME.source}`);
     const keyPath = join(out, `${name}.key`);
     const pubPath = join(out, `${name}.pub.json`);
     for (const p of [keyPath, pubPath]) {

@@ -8,6 +8,7 @@ import { parsePublicKeyFile } from '../../trust/keys.ts';
 import { checkTenant, flag, optionalString, requireString, stringList } from '../args.ts';
 import type { Command } from '../context.ts';
 import { readTextBounded, writeFileAtomic } from '../files.ts';
+import { withKeyringLock } from '../keyring-lock.ts';
 import { printJson } from '../output.ts';
 
 const usage = `Usage: sealbox keyring add --keyring FILE --key PUB.json --tenant T [--tenant T2]...
@@ -18,7 +19,8 @@ Adds the public key in PUB.json to the keyring FILE (created if missing), truste
 tenants and identifier globs (\`*\` and \`?\`, anchored; default \`*\`), optionally only inside a
 validity window (RFC 3339). The key is checked (not small-order, keyid matches) before writing.
 
-Exit codes: 0 ok, 2 usage, 3 invalid key or keyring.`;
+Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 5 s; nothing
+was changed, retry), 3 invalid key or keyring.`;
 
 /** The `sealbox keyring add` command (see `usage`). */
 export const keyringAddCommand: Command = {
@@ -44,7 +46,6 @@ export const keyringAddCommand: Command = {
     const identifiers = stringList(args, 'identifier');
     const pub = parsePublicKeyFile(readTextBounded(io.cwd, keyPath, 4096));
     const full = resolve(io.cwd, ringPath);
-    const ring = existsSync(full) ? Keyring.load(full) : Keyring.empty();
     const entry: Record<string, unknown> = {
       keyid: pub.keyid,
       publicKey: encodeBase64(pub.publicKey),
@@ -58,8 +59,13 @@ export const keyringAddCommand: Command = {
     if (validFrom !== undefined) entry['validFrom'] = validFrom;
     if (validUntil !== undefined) entry['validUntil'] = validUntil;
     if (comment !== undefined) entry['comment'] = comment;
-    const next = ring.withKey(entry as unknown as KeyringEntry);
-    writeFileAtomic(io.cwd, ringPath, `${JSON.stringify(next.toJSON(), null, 2)}\n`, 0o644);
+    // Read, edit and write under the keyring's lock: a concurrent edit is never lost.
+    const next = await withKeyringLock(io.cwd, ringPath, () => {
+      const ring = existsSync(full) ? Keyring.load(full) : Keyring.empty();
+      const edited = ring.withKey(entry as unknown as KeyringEntry);
+      writeFileAtomic(io.cwd, ringPath, `${JSON.stringify(edited.toJSON(), null, 2)}\n`, 0o644);
+      return edited;
+    });
     if (flag(args, 'json'))
       printJson(io, { keyring: ringPath, version: next.version, revision: next.revision, keyid: pub.keyid });
     else io.stdout(`added ${pub.keyid} to ${ringPath} (version ${next.version})\n`);

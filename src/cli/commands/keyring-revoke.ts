@@ -2,6 +2,7 @@
 import { flag, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
 import { writeFileAtomic } from '../files.ts';
+import { withKeyringLock } from '../keyring-lock.ts';
 import { printJson } from '../output.ts';
 import { Keyring } from '../../trust/keyring.ts';
 import { resolve } from 'node:path';
@@ -11,7 +12,8 @@ const usage = `Usage: sealbox keyring revoke --keyring FILE --keyid ID [--json]
 Marks the key ID revoked in the keyring FILE (the entry stays, so the revocation is visible).
 Envelopes signed only by this key are refused from then on (ERR_KEY_REVOKED).
 
-Exit codes: 0 ok, 2 usage, 3 invalid keyring, 4 the key is not in the keyring.`;
+Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 5 s; nothing
+was changed, retry), 3 invalid keyring, 4 the key is not in the keyring.`;
 
 /** The `sealbox keyring revoke` command (see `usage`). */
 export const keyringRevokeCommand: Command = {
@@ -23,8 +25,12 @@ export const keyringRevokeCommand: Command = {
   async run(args, io) {
     const ringPath = requireString(args, 'keyring', this);
     const keyid = requireString(args, 'keyid', this);
-    const next = Keyring.load(resolve(io.cwd, ringPath)).withRevoked(keyid);
-    writeFileAtomic(io.cwd, ringPath, `${JSON.stringify(next.toJSON(), null, 2)}\n`, 0o644);
+    // Read, edit and write under the keyring's lock: a revocation is never lost to a concurrent edit.
+    const next = await withKeyringLock(io.cwd, ringPath, () => {
+      const edited = Keyring.load(resolve(io.cwd, ringPath)).withRevoked(keyid);
+      writeFileAtomic(io.cwd, ringPath, `${JSON.stringify(edited.toJSON(), null, 2)}\n`, 0o644);
+      return edited;
+    });
     if (flag(args, 'json'))
       printJson(io, { keyring: ringPath, version: next.version, revision: next.revision, revoked: keyid });
     else io.stdout(`revoked ${keyid} in ${ringPath} (version ${next.version})\n`);

@@ -4,20 +4,24 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import type { JsonValue } from '../../envelope/types.ts';
 import { createLoader, type DecisionEvent } from '../../loader.ts';
+import { JAIL_MODES, type JailMode } from '../../sandbox/jail.ts';
 import { SqliteKvStore } from '../../sandbox/kv-store.ts';
 import { checkTenant, flag, optionalString, requireString } from '../args.ts';
 import type { Command } from '../context.ts';
 import { assertFileOrFolder, readFileBounded, readTextBounded } from '../files.ts';
-import { printJson } from '../output.ts';
+import { jsonText, printJson } from '../output.ts';
 
 const usage = `Usage: sealbox run ENVELOPE --keyring FILE --policy FILE|DIR --tenant T --call METHOD
-                   [--args JSON_ARRAY] [--state DIR] [--json]
+                   [--args JSON_ARRAY] [--state DIR] [--jail auto|required|off] [--json]
 
 Verifies ENVELOPE against the keyring, checks it against the policy as tenant T, loads it into a
 sandbox and calls METHOD with the JSON array of arguments (default []). Prints the method's JSON
 result on stdout. Decision events and the component's log lines go to stderr as JSON lines.
 Rollback state and the kv capability persist in node:sqlite files under --state
 (default ./.sealbox-state).
+--jail runs the sandbox worker in an OS jail (bubblewrap): auto (default) when this machine can,
+required (refuse to run without it), off. Whether it is jailed is printed on stderr as one JSON
+line of type "jail".
 
 Exit codes: 0 ok, 2 usage, 3 malformed input, 4 trust refused, 5 policy refused, 6 sandbox failure.`;
 
@@ -44,6 +48,7 @@ export const runCommand: Command = {
     call: { type: 'string' },
     args: { type: 'string' },
     state: { type: 'string' },
+    jail: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   async run(args, io) {
@@ -55,6 +60,10 @@ export const runCommand: Command = {
     const method = requireString(args, 'call', runCommand);
     const callArgs = parseArgsArray(optionalString(args, 'args'));
     const json = flag(args, 'json');
+    const jail = optionalString(args, 'jail') ?? 'auto';
+    if (!(JAIL_MODES as readonly string[]).includes(jail)) {
+      throw new UsageError('ERR_USAGE', `run: --jail must be one of ${JAIL_MODES.join(', ')}`);
+    }
     const stateDir = resolve(io.cwd, optionalString(args, 'state') ?? '.sealbox-state');
     try {
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -72,14 +81,18 @@ export const runCommand: Command = {
       rollback: join(stateDir, 'rollback.sqlite'),
       kv,
       workers: 1,
-      logger: (entry) => io.stderr(`${JSON.stringify({ type: 'log', ...entry })}\n`),
-      onDecision: (event: DecisionEvent) => io.stderr(`${JSON.stringify({ type: 'decision', ...event })}\n`),
+      jail: jail as JailMode,
+      onJail: (status) => io.stderr(`${jsonText({ type: 'jail', ...status })}\n`),
+      // Defends against terminal injection by the component: its log lines, like its result, are
+      // printed through jsonText (C1 controls and bidi overrides shown as \uXXXX escapes).
+      logger: (entry) => io.stderr(`${jsonText({ type: 'log', ...entry })}\n`),
+      onDecision: (event: DecisionEvent) => io.stderr(`${jsonText({ type: 'decision', ...event })}\n`),
     });
     try {
       const component = await loader.load(envelope, { tenant });
       const result = await component.call(method, ...callArgs);
       if (json) printJson(io, { result });
-      else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else io.stdout(`${jsonText(result, 2)}\n`);
       return 0;
     } finally {
       await loader.close();

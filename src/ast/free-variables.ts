@@ -9,8 +9,10 @@
  *
  * Iterative: an explicit work stack, no JS recursion, so hostile nesting depth cannot overflow the
  * host stack here (the parser itself may still overflow; parse.ts turns that into a typed error).
+The generic case walks children through the one child-key table (walk.ts).
  */
 import type { Identifier, Node } from 'acorn';
+import { childKeysOf, isNode } from './walk.ts';
 
 /** One reference to a name that no enclosing scope declares. */
 export interface FreeReference {
@@ -21,114 +23,6 @@ export interface FreeReference {
   /** 0-based column. */
   readonly column: number;
 }
-
-/**
- * A set nobody can change: `Object.freeze` alone does not stop `Set.prototype.add`, so the mutators
- * are overridden to throw once construction is done.
- */
-class SealedSet<T> extends Set<T> {
-  readonly #sealed: boolean;
-  constructor(items: Iterable<T>) {
-    super();
-    for (const item of items) super.add(item);
-    this.#sealed = true;
-    Object.freeze(this);
-  }
-  override add(value: T): this {
-    if (this.#sealed) throw new TypeError('SANDBOX_GLOBALS is read-only');
-    return super.add(value);
-  }
-  override delete(_value: T): boolean {
-    throw new TypeError('SANDBOX_GLOBALS is read-only');
-  }
-  override clear(): void {
-    throw new TypeError('SANDBOX_GLOBALS is read-only');
-  }
-}
-
-/**
- * ECMAScript built-in globals that exist inside the sandbox, plus `Component` (the frozen base the
- * sandbox defines). Host names (`process`, `require`, timers, `fetch`, `console`) are absent.
- *
- * Policy: `eval`, `Function`, `WebAssembly`, `SharedArrayBuffer` and `Atomics` are deliberately
- * absent: the sandbox removes or neuters them (code generation, memory outside the limit, shared
- * memory timing), so a packed class that names them could never work where it is loaded.
- */
-export const SANDBOX_GLOBALS: ReadonlySet<string> = new SealedSet<string>([
-  // value properties
-  'globalThis',
-  'undefined',
-  'NaN',
-  'Infinity',
-  // function properties
-  'isNaN',
-  'isFinite',
-  'parseInt',
-  'parseFloat',
-  'encodeURI',
-  'encodeURIComponent',
-  'decodeURI',
-  'decodeURIComponent',
-  // Annex B, present in V8
-  'escape',
-  'unescape',
-  // fundamental objects
-  'Object',
-  'Boolean',
-  'Symbol',
-  'Error',
-  'AggregateError',
-  'EvalError',
-  'RangeError',
-  'ReferenceError',
-  'SyntaxError',
-  'TypeError',
-  'URIError',
-  'SuppressedError',
-  // numbers, text, dates
-  'Number',
-  'BigInt',
-  'Math',
-  'Date',
-  'String',
-  'RegExp',
-  // collections
-  'Array',
-  'Map',
-  'Set',
-  'WeakMap',
-  'WeakSet',
-  'WeakRef',
-  'FinalizationRegistry',
-  // binary data
-  'ArrayBuffer',
-  'DataView',
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float16Array',
-  'Float32Array',
-  'Float64Array',
-  'BigInt64Array',
-  'BigUint64Array',
-  // structured data, control abstraction, reflection
-  'JSON',
-  'Promise',
-  'Iterator',
-  'Proxy',
-  'Reflect',
-  // explicit resource management (ES2026), present in Node 26's V8
-  'DisposableStack',
-  'AsyncDisposableStack',
-  // ECMA-402, present in V8 isolates
-  'Intl',
-  // the sandbox's base class
-  'Component',
-]);
 
 /** A lexical environment: the names it declares and where var declarations land. */
 interface Scope {
@@ -155,40 +49,6 @@ function varScopeOf(scope: Scope): Scope {
   }
   return scope;
 }
-
-function isNode(value: unknown): value is Node {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
-  );
-}
-
-// Child fields of common node types, so the generic walk need not enumerate keys (a speed-up only:
-// types not listed fall back to every own field, which is always at least as conservative).
-const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['ExpressionStatement', ['expression']],
-  ['ReturnStatement', ['argument']],
-  ['ThrowStatement', ['argument']],
-  ['IfStatement', ['test', 'consequent', 'alternate']],
-  ['WhileStatement', ['test', 'body']],
-  ['DoWhileStatement', ['body', 'test']],
-  ['TryStatement', ['block', 'handler', 'finalizer']],
-  ['CallExpression', ['callee', 'arguments']],
-  ['NewExpression', ['callee', 'arguments']],
-  ['BinaryExpression', ['left', 'right']],
-  ['LogicalExpression', ['left', 'right']],
-  ['UnaryExpression', ['argument']],
-  ['UpdateExpression', ['argument']],
-  ['AwaitExpression', ['argument']],
-  ['YieldExpression', ['argument']],
-  ['SpreadElement', ['argument']],
-  ['ConditionalExpression', ['test', 'consequent', 'alternate']],
-  ['ArrayExpression', ['elements']],
-  ['ObjectExpression', ['properties']],
-  ['SequenceExpression', ['expressions']],
-  ['TemplateLiteral', ['quasis', 'expressions']],
-  ['TaggedTemplateExpression', ['tag', 'quasi']],
-  ['ChainExpression', ['expression']],
-]);
 
 // Loose view of the node shapes this file reads; acorn's own types are used where they are exact.
 interface AnyNode extends Node {
@@ -509,10 +369,7 @@ export function findFreeVariables(root: Node): FreeReference[] {
       default: {
         // Generic rule: every child is evaluated in this scope (calls, operators, templates,
         // chains, spreads, conditionals, sequences, returns, ifs, loops, throws, try, with ...).
-        const keys = CHILD_KEYS.get(node.type) ?? Object.keys(node);
-        for (const key of keys) {
-          if (key === 'loc' || key === 'range' || key === 'start' || key === 'end' || key === 'type')
-            continue;
+        for (const key of childKeysOf(node)) {
           const value = field(node, key);
           if (Array.isArray(value)) pushEachExpr(value, scope);
           else pushExpr(value, scope);

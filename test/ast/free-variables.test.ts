@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { findFreeVariables, SANDBOX_GLOBALS } from '../../src/component/free-variables.ts';
-import { ECMA_VERSION, parseModule, parseScript } from '../../src/component/parse.ts';
+import { findFreeVariables } from '../../src/ast/free-variables.ts';
+import { SANDBOX_GLOBALS } from '../../src/ast/sandbox-globals.ts';
+import { ECMA_VERSION, parseModule, parseScript } from '../../src/ast/parse.ts';
 import { PackError } from '../../src/errors.ts';
 
 const freeIn = (source: string): string[] => findFreeVariables(parseScript(source)).map((r) => r.name);
