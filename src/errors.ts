@@ -184,65 +184,32 @@ export class SealboxError extends Error {
   }
 }
 
-/** Bad CLI flag, argument or API option. */
-export class UsageError extends SealboxError {
-  constructor(
-    code: CodeOf<'UsageError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
+/**
+ * The base of the error classes whose codes belong to one kind: the constructor accepts only the
+ * codes ERROR_CODES files under `K`, so `new UsageError('ERR_TIMEOUT', …)` does not compile. The
+ * classes below are empty subclasses: their name (`error.name`, the `--json` output's `name`) and
+ * `instanceof` are all they add.
+ */
+export abstract class CodedError<K extends ErrorKind> extends SealboxError {
+  constructor(code: CodeOf<K>, message: string, details?: ErrorDetails, options?: { cause?: unknown }) {
     super(code, message, details, options);
   }
 }
+
+/** Bad CLI flag, argument or API option. */
+export class UsageError extends CodedError<'UsageError'> {}
 
 /** Forged or malformed untrusted input. */
-export class EnvelopeError extends SealboxError {
-  constructor(
-    code: CodeOf<'EnvelopeError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, details, options);
-  }
-}
+export class EnvelopeError extends CodedError<'EnvelopeError'> {}
 
 /** A bad keyring, key file, policy file or option: the operator's fault. */
-export class ConfigError extends SealboxError {
-  constructor(
-    code: CodeOf<'ConfigError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, details, options);
-  }
-}
+export class ConfigError extends CodedError<'ConfigError'> {}
 
 /** The author's module or class cannot be packed. */
-export class PackError extends SealboxError {
-  constructor(
-    code: CodeOf<'PackError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, details, options);
-  }
-}
+export class PackError extends CodedError<'PackError'> {}
 
 /** Signature, key scope, validity, rollback: the node does not trust these bytes. */
-export class TrustError extends SealboxError {
-  constructor(
-    code: CodeOf<'TrustError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, details, options);
-  }
-}
+export class TrustError extends CodedError<'TrustError'> {}
 
 /** One policy violation, as ops see it. */
 export interface Violation {
@@ -273,16 +240,7 @@ export class PolicyError extends SealboxError {
 }
 
 /** A limit, timeout, crash, or refused call inside the sandbox. */
-export class SandboxError extends SealboxError {
-  constructor(
-    code: CodeOf<'SandboxError'>,
-    message: string,
-    details?: ErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, details, options);
-  }
-}
+export class SandboxError extends CodedError<'SandboxError'> {}
 
 /** The component's own code threw. `message` is the component's; `componentStack` has only its frames. */
 export class ComponentError extends SealboxError {
@@ -307,7 +265,7 @@ export function isSealboxError(value: unknown, code?: ErrorCode): value is Sealb
   return value instanceof SealboxError && (code === undefined || value.code === code);
 }
 
-/** CLI exit code for an error, as DESIGN.md fixes them. */
+/** CLI exit code for an error, as docs/architecture.md ("Exit codes") fixes them. */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof SealboxError)) return 1;
   switch (ERROR_CODES[error.code].kind as ErrorKind) {

@@ -50,6 +50,12 @@ export interface FollowHandle {
     args: readonly JsonValue[],
     options?: { readonly deadlineMs?: number; readonly signal?: AbortSignal },
   ): Promise<JsonValue>;
+  /** Like `invoke`, also telling which version answered. */
+  invokeServing(
+    method: string,
+    args: readonly JsonValue[],
+    options?: { readonly deadlineMs?: number; readonly signal?: AbortSignal },
+  ): Promise<{ readonly result: JsonValue; readonly version: number; readonly digest: string }>;
   /** Looks at the registry now (also done on every change notification). */
   refresh(): Promise<void>;
   /** Stops following and disposes the serving version once its calls are done. Idempotent. */
@@ -196,11 +202,11 @@ export function createFollow(deps: FollowDeps, options: FollowOptions = {}): Fol
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
   });
 
-  async function invoke(
+  async function invokeServing(
     method: string,
     args: readonly JsonValue[],
     callOptions?: { readonly deadlineMs?: number; readonly signal?: AbortSignal },
-  ): Promise<JsonValue> {
+  ): Promise<{ readonly result: JsonValue; readonly version: number; readonly digest: string }> {
     if (serving === undefined && !closed) await first;
     const now = serving;
     if (closed)
@@ -212,10 +218,20 @@ export function createFollow(deps: FollowDeps, options: FollowOptions = {}): Fol
         { tenant: deps.tenant, identifier: deps.identifier },
       );
     }
-    return now.run((target) =>
-      target.invoke !== undefined ? target.invoke(method, args, callOptions) : target.call(method, ...args),
-    );
+    return now.run(async (target) => ({
+      result: await (target.invoke !== undefined
+        ? target.invoke(method, args, callOptions)
+        : target.call(method, ...args)),
+      version: target.version,
+      digest: target.digest,
+    }));
   }
+
+  const invoke = async (
+    method: string,
+    args: readonly JsonValue[],
+    callOptions?: { readonly deadlineMs?: number; readonly signal?: AbortSignal },
+  ): Promise<JsonValue> => (await invokeServing(method, args, callOptions)).result;
 
   return Object.freeze({
     tenant: deps.tenant,
@@ -225,6 +241,7 @@ export function createFollow(deps: FollowDeps, options: FollowOptions = {}): Fol
     ready: () => first,
     call: (method: string, ...args: JsonValue[]) => invoke(method, args),
     invoke,
+    invokeServing,
     refresh,
     async close() {
       if (closed) return;

@@ -59,6 +59,7 @@ export type {
 // Loader: the pipeline a multi-tenant node imports.
 export { createLoader } from './loader.ts';
 export type { Loader, LoaderOptions, LoadedComponent, DecisionEvent, StageTimes } from './loader.ts';
+export type { JailMode, JailStatus } from './sandbox/jail.ts';
 
 // Fleet: the shared store (rollback marks, kv, registry), publishing and following.
 export { openStore } from './store/open.ts';

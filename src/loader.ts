@@ -1,6 +1,6 @@
 /**
  * The load pipeline a multi-tenant node imports: one fixed sequence of small steps, each failing
- * closed with a typed error, nothing later running after a failure (DESIGN.md "Data flow"):
+ * closed with a typed error, nothing later running after a failure (docs/architecture.md, "Data flow"):
  *
  *   1 size limit, parse envelope      (envelope layer, inside verifyEnvelope)
  *   2 signatures against the keyring  (trust layer: scope, validity, threshold)
@@ -17,8 +17,16 @@ import { decodeBase64Strict } from './envelope/base64.ts';
 import { envelopeLimitsFor } from './envelope/limits.ts';
 import { COMPONENT_IDENTIFIER, TENANT_NAME } from './names.ts';
 import type { Envelope, JsonValue, Statement } from './envelope/types.ts';
-import { ConfigError, SandboxError, SealboxError, PolicyError, type ErrorCode } from './errors.ts';
-import { assertSourceAllowed, checkSource, type CheckResult } from './policy/check.ts';
+import {
+  ConfigError,
+  SandboxError,
+  SealboxError,
+  PolicyError,
+  UsageError,
+  type ErrorCode,
+} from './errors.ts';
+import { assertSourceAllowed, type CheckResult } from './policy/check.ts';
+import { CheckPool } from './policy/check-pool.ts';
 import { loadPolicy, type EffectivePolicy, type PolicySet } from './policy/load.ts';
 import { BIGINT_LITERAL } from './policy/rules.ts';
 import type { HostCapability } from './sandbox/capabilities.ts';
@@ -29,6 +37,7 @@ import {
   type LogEntry,
   type SandboxedComponent,
   type Supervisor,
+  type SupervisorStats,
 } from './sandbox/supervisor.ts';
 import { createFollow, type FollowHandle, type FollowOptions } from './follow.ts';
 import { MemoryStore } from './store/memory.ts';
@@ -111,7 +120,7 @@ export interface LoaderOptions {
   readonly onDecision?: (event: DecisionEvent) => void;
   /**
    * Largest envelope accepted, bytes. Default: from the tenant's policy (`envelope.maxBytes` plus
-   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 4.6 MiB under default.yaml).
+   * the base64-of-base64 size of `envelope.maxArtifactsBytes`; about 7.6 MiB under default.yaml).
    */
   readonly maxEnvelopeBytes?: number;
   /** Clock, for tests. */
@@ -183,6 +192,8 @@ export interface Loader {
   setKeyring(keyring: Keyring): void;
   /** The policy set in force. */
   readonly policy: PolicySet;
+  /** Sandbox counters (workers, restarts, loaded components), for monitoring. */
+  stats(): SupervisorStats;
   /** Whether this loader's workers run in the OS jail, decided once at creation. */
   readonly jail: JailStatus;
   /** Disposes every component, stops every worker, closes stores the loader opened. */
@@ -306,7 +317,16 @@ class KeyringSource {
   // and a file modified in the last KEYRING_RACY_MS is re-read on every load until it settles
   // (git's "racily clean" rule).
   #reload(stamp: { key: string; mtimeMs: number }): void {
-    this.#keyring = Keyring.load(this.#path!);
+    try {
+      this.#keyring = Keyring.load(this.#path!);
+    } catch (error) {
+      // A keyring path that is no longer a readable regular file (deleted between stat and open,
+      // swapped for a FIFO or device) is a broken keyring: the same code as a stat failure.
+      if (error instanceof UsageError && error.code === 'ERR_IO') {
+        throw new ConfigError('ERR_KEYRING_INVALID', error.message, {}, { cause: error });
+      }
+      throw error;
+    }
     this.#stamp = stamp.key;
     this.#racy = Date.now() - stamp.mtimeMs < KEYRING_RACY_MS;
   }
@@ -389,6 +409,7 @@ export function createLoader(options: LoaderOptions): Loader {
     throw new ConfigError('ERR_CONFIG_INVALID', 'createLoader: onJail must be a function');
   }
   const jailing = resolveJail(options.jail === undefined ? 'auto' : options.jail);
+  announceJail(jailing.status, onJail);
 
   const keyrings = new KeyringSource(options.keyring);
   const policy: PolicySet =
@@ -435,9 +456,10 @@ export function createLoader(options: LoaderOptions): Loader {
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
     ...(jailing.jail !== undefined ? { jail: jailing.jail } : {}),
   };
-  announceJail(jailing.status, onJail);
   let supervisor: Supervisor | undefined;
   const checks = new Map<string, CheckedEntry>();
+  // Step 4 runs on worker threads with a deadline: no source holds the event loop while checked.
+  const checkPool = new CheckPool();
   const live = new Set<SandboxedComponent>();
   const follows = new Set<FollowHandle>();
   let closed = false;
@@ -483,7 +505,7 @@ export function createLoader(options: LoaderOptions): Loader {
     return generation;
   }
 
-  function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
+  async function cachedCheck(verified: VerifiedEnvelope, effective: EffectivePolicy, tenant: string) {
     const key = `${verified.digest}\u0000${tenant}\u0000${effective.revision}\u0000${effective.mode}\u0000${generationOf(effective)}`;
     const hit = checks.get(key);
     if (hit) {
@@ -492,7 +514,9 @@ export function createLoader(options: LoaderOptions): Loader {
       checks.set(key, hit);
       return { result: hit.result, cached: true };
     }
-    const result = checkSource(verified.statement.source, effective, {
+    // A check past its deadline throws (source.budget) and is not cached: it may pass when the
+    // node is less busy.
+    const result = await checkPool.check(verified.statement.source, effective, {
       requires: verified.statement.requires,
     });
     checks.set(key, { result });
@@ -547,7 +571,9 @@ export function createLoader(options: LoaderOptions): Loader {
 
       // Step 4: AST policy and capability grant (cached per digest + tenant + policy object).
       t = performance.now();
-      const check = cachedCheck(verified, effective, tenant);
+      const check = await cachedCheck(verified, effective, tenant);
+      // Defends against a load that was checking while close() ran starting a new supervisor.
+      if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'load: the loader is closed');
       cached.policy = check.cached;
       if (check.result.violations.length > 0)
         rules = [...new Set(check.result.violations.map((v) => v.rule))];
@@ -686,6 +712,17 @@ export function createLoader(options: LoaderOptions): Loader {
     load,
     follow,
     policy,
+    stats: (): SupervisorStats =>
+      supervisor?.stats() ?? {
+        workers: 0,
+        isolates: 0,
+        components: 0,
+        restarts: 0,
+        pids: [],
+        waiting: 0,
+        running: 0,
+        quarantined: 0,
+      },
     jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),
@@ -699,7 +736,7 @@ export function createLoader(options: LoaderOptions): Loader {
       for (const handle of follows) await handle.close();
       follows.clear();
       live.clear();
-      await supervisor?.close();
+      await Promise.all([supervisor?.close(), checkPool.close()]);
       ownedRollback?.close();
       if (ownsStore) await store.close();
     },

@@ -1,5 +1,5 @@
 /**
- * Imports flow one way: version, errors, names → envelope → trust → ast → component → sandbox →
+ * Imports flow one way: version, errors, names, io → envelope → trust → ast → component → sandbox →
  * policy → loader → cli. The sandbox owns the resource limits the policy grants (policy imports
  * their types, never the reverse), and the author-side packer (component) and the node-side
  * checker (policy) share only ast/. A reversed or circular import between layers fails here (docs/architecture.md).
@@ -14,6 +14,7 @@ const ORDER = [
   'version',
   'errors',
   'names',
+  'io',
   'envelope',
   'trust',
   'ast',

@@ -32,7 +32,7 @@ describe('error codes', () => {
 });
 
 describe('exit codes', () => {
-  it('maps each class to the exit code DESIGN.md fixes', () => {
+  it('maps each class to the exit code docs/architecture.md fixes', () => {
     expect(exitCodeFor(new UsageError('ERR_USAGE', 'x'))).toBe(2);
     expect(exitCodeFor(new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'x'))).toBe(3);
     expect(exitCodeFor(new TrustError('ERR_KEY_UNKNOWN', 'x'))).toBe(4);
@@ -67,5 +67,29 @@ describe('error objects', () => {
     expect(error.toJSON().name).toBe('EnvelopeError');
     expect(error.toJSON().code).toBe('ERR_ENVELOPE_MALFORMED');
     expect(error.toJSON().message).toBe('bad');
+  });
+});
+
+describe('the coded error classes (one generic base, empty subclasses)', () => {
+  it('keep their names, codes, instanceof and JSON shape', () => {
+    const cases = [
+      [new UsageError('ERR_USAGE', 'm', { path: 'p' }), 'UsageError'],
+      [new EnvelopeError('ERR_ENVELOPE_MALFORMED', 'm', { path: 'p' }), 'EnvelopeError'],
+      [new TrustError('ERR_KEY_UNKNOWN', 'm', { path: 'p' }), 'TrustError'],
+      [new SandboxError('ERR_TIMEOUT', 'm', { path: 'p' }), 'SandboxError'],
+    ] as const;
+    for (const [error, name] of cases) {
+      expect(error).toBeInstanceOf(Error);
+      expect(isSealboxError(error, error.code)).toBe(true);
+      expect(error.name).toBe(name);
+      expect(JSON.parse(JSON.stringify(error))).toEqual({ path: 'p', name, code: error.code, message: 'm' });
+    }
+    const cause = new Error('root');
+    expect(new UsageError('ERR_IO', 'm', {}, { cause }).cause).toBe(cause);
+  });
+
+  it('refuses, at compile time, a code of another kind', () => {
+    // @ts-expect-error ERR_TIMEOUT is a SandboxError code
+    expect(new UsageError('ERR_TIMEOUT', 'm').code).toBe('ERR_TIMEOUT');
   });
 });

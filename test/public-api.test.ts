@@ -1,9 +1,9 @@
-/** The public surface DESIGN.md fixes is exported by name from the package entry. */
+/** The public surface (README, docs/) fixes is exported by name from the package entry. */
 import { describe, expect, it } from 'vitest';
 import * as sealbox from '../src/index.ts';
 
 describe('public API', () => {
-  it('exports the names DESIGN.md lists', () => {
+  it('exports the names the docs list', () => {
     for (const name of [
       'Component',
       'pack',

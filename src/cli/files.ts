@@ -1,7 +1,6 @@
 /** File access for the CLI: bounded reads, atomic writes, errors typed as ERR_IO. */
 import {
   closeSync,
-  fstatSync,
   openSync,
   readSync,
   realpathSync,
@@ -12,55 +11,22 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { readFileBounded as readBounded } from '../io/read-file.ts';
 import { PRIVATE_KEY_TYPE } from '../trust/keys.ts';
 
 /** Default cap for files the CLI reads (envelopes, sources, keyrings, params). */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads a whole file, refusing more than `maxBytes` before reading it all.
- * Defends against memory exhaustion from a huge or endless file (e.g. /dev/zero): the size is
- * checked from fstat, and the read stops at maxBytes + 1 either way.
+ * Reads a whole file relative to `cwd`, at most `maxBytes`, through the shared bounded reader
+ * (src/io/read-file.ts: non-blocking open, devices refused, size checked before reading).
+ * Policy: a CLI command runs once for the operator who named the path, so a pipe (`/dev/stdin`,
+ * `<(…)`) is read to its end, bounded; the library's own readers (keyring, policy, packer) refuse
+ * pipes, because a long-running node must never block on one.
+ * @throws UsageError ERR_IO
  */
 export function readFileBounded(cwd: string, path: string, maxBytes = DEFAULT_MAX_FILE_BYTES): Uint8Array {
-  const full = resolve(cwd, path);
-  let fd: number;
-  try {
-    fd = openSync(full, 'r');
-  } catch (error) {
-    throw new UsageError(
-      'ERR_IO',
-      `cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      {
-        path,
-      },
-    );
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory())
-      throw new UsageError('ERR_IO', `${path} is a directory, expected a file`, { path });
-    if (stat.isFile() && stat.size > maxBytes) {
-      throw new UsageError('ERR_IO', `${path} is ${stat.size} bytes, more than the ${maxBytes}-byte limit`, {
-        path,
-      });
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buffer = Buffer.alloc(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) {
-        throw new UsageError('ERR_IO', `${path} is more than the ${maxBytes}-byte limit`, { path });
-      }
-      chunks.push(Buffer.from(buffer.subarray(0, n)));
-    }
-    return new Uint8Array(Buffer.concat(chunks, total));
-  } finally {
-    closeSync(fd);
-  }
+  return readBounded(resolve(cwd, path), maxBytes, path, { pipes: 'read' });
 }
 
 /** Reads a UTF-8 text file (bounded). */

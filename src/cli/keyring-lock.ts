@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.ts';
 
 /** How long a command waits for another one's lock before giving up (ms). */
-export const KEYRING_LOCK_WAIT_MS = 5000;
+export const KEYRING_LOCK_WAIT_MS = 10_000;
 
 /** The lock file of the keyring at `path` (links resolved, so every spelling shares one lock). */
 export function keyringLockPath(cwd: string, path: string): string {

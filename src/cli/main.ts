@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 /**
  * The `sealbox` command: finds the sub-command, parses its flags, runs it, maps errors to the exit
- * codes of DESIGN.md (0 ok, 1 bug, 2 usage, 3 malformed input, 4 trust, 5 policy, 6 sandbox).
+ * codes of docs/architecture.md, "Exit codes" (0 ok, 1 bug, 2 usage, 3 malformed input, 4 trust, 5 policy, 6 sandbox).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -12,6 +12,9 @@ import { keyringRevokeCommand } from './commands/keyring-revoke.ts';
 import { packCommand } from './commands/pack.ts';
 import { policySuggestCommand } from './commands/policy-suggest.ts';
 import { policyValidateCommand } from './commands/policy-validate.ts';
+import { publishCommand } from './commands/publish.ts';
+import { registryLsCommand } from './commands/registry-ls.ts';
+import { serveCommand } from './commands/serve.ts';
 import { runCommand } from './commands/run.ts';
 import { signCommand } from './commands/sign.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -30,5 +33,8 @@ export const COMMANDS: readonly Command[] = [
   policyValidateCommand,
   policySuggestCommand,
   runCommand,
+  publishCommand,
+  registryLsCommand,
+  serveCommand,
   demoCommand,
 ];

@@ -8,10 +8,11 @@
  * so names never clash across files and no identifier has to be rewritten. Modules are emitted in
  * ES module evaluation order (dependencies first), declarations in source order.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Identifier, Node, Program } from 'acorn';
 import { PackError } from '../errors.ts';
+import { readFileBounded, readRefusalOf } from '../io/read-file.ts';
 import { findFreeVariables, type FreeReference } from '../ast/free-variables.ts';
 import { parseModule } from '../ast/parse.ts';
 import { SANDBOX_GLOBALS } from '../ast/sandbox-globals.ts';
@@ -327,22 +328,21 @@ class Bundler {
     display: string,
     importedFrom?: { module: ModuleRecord; node: Node; specifier: string },
   ): string {
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      const stat = statSync(file);
-      if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      // Defends against memory exhaustion by a huge input: the size is checked before reading.
-      if (stat.size > this.#limits.maxSourceBytes) {
+      // Defends against memory exhaustion and hangs (huge file, FIFO, device): the shared bounded
+      // reader checks the size before reading and takes regular files only.
+      bytes = readFileBounded(file, this.#limits.maxSourceBytes, display);
+    } catch (error) {
+      const refusal = readRefusalOf(error);
+      if (refusal?.reason === 'too-large') {
         throw new PackError(
           'ERR_PACK_TOO_LARGE',
-          `${display} is ${stat.size} bytes; sealbox packs source files of at most ${this.#limits.maxSourceBytes} bytes`,
-          { file: display, size: stat.size, limit: this.#limits.maxSourceBytes },
+          `${display} is ${refusal.size ?? 'more than'} bytes; sealbox packs source files of at most ${this.#limits.maxSourceBytes} bytes`,
+          { file: display, size: refusal.size ?? -1, limit: this.#limits.maxSourceBytes },
         );
       }
-      bytes = readFileSync(file);
-    } catch (error) {
-      if (error instanceof PackError) throw error;
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      const code = refusal?.errno ?? 'error';
       if (importedFrom) {
         throw new PackError(
           'ERR_PACK_IMPORT',

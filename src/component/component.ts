@@ -1,7 +1,7 @@
 /**
  * The author-side `Component` base class. Authors extend it so their class type-checks where it is
  * written and can be exercised in plain Node tests; inside the sandbox, the sandbox defines a frozen
- * `Component` with the same contract (DESIGN.md, "Component contract") and the packer drops the
+ * `Component` with the same contract (docs/authoring.md) and the packer drops the
  * `import { Component } from 'sealbox'` line.
  */
 import { PackError } from '../errors.ts';

@@ -1,10 +1,10 @@
 /**
  * `pack`: a component class (module file or class object) plus params and artifacts becomes an
- * unsigned statement (DESIGN.md, "Envelope"), ready for `signEnvelope`.
+ * unsigned statement (docs/envelope.md; docs/architecture.md, "Data flow"), ready for `signEnvelope`.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { EnvelopeError, PackError, SealboxError } from '../errors.ts';
+import { readFileBounded, readRefusalOf } from '../io/read-file.ts';
 import { encodeBase64 } from '../envelope/base64.ts';
 import { assertPlainJson } from '../envelope/canonical-json.ts';
 import { DEFAULT_ENVELOPE_LIMITS } from '../envelope/limits.ts';
@@ -271,22 +271,21 @@ function packArtifacts(input: unknown, cwd: string, maxTotal: number): Record<st
         const full = resolve(cwd, v.path);
         guessFrom = v.path;
         try {
-          const stat = statSync(full);
-          if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
-          // Defends against memory exhaustion: the size is checked before the file is read.
-          if (total + stat.size > maxTotal) {
+          // Defends against memory exhaustion and hangs: the shared bounded reader checks the size
+          // (what is left of the artifacts' total) before reading, and takes regular files only.
+          bytes = readFileBounded(full, Math.max(0, maxTotal - total), v.path);
+        } catch (error) {
+          const refusal = readRefusalOf(error);
+          if (refusal?.reason === 'too-large') {
             throw new PackError(
               'ERR_PACK_ARTIFACT',
-              `artifacts.${name}: ${v.path} is ${stat.size} bytes; artifacts may total at most ${maxTotal} bytes`,
-              { artifact: name, size: stat.size, limit: maxTotal },
+              `artifacts.${name}: ${v.path} is ${refusal.size ?? 'more than'} bytes; artifacts may total at most ${maxTotal} bytes`,
+              { artifact: name, size: refusal.size ?? -1, limit: maxTotal },
             );
           }
-          bytes = new Uint8Array(readFileSync(full));
-        } catch (error) {
-          if (error instanceof PackError) throw error;
           throw new PackError(
             'ERR_PACK_ARTIFACT',
-            `artifacts.${name}: cannot read ${v.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+            `artifacts.${name}: cannot read ${v.path} (${refusal?.errno ?? 'error'})`,
             { artifact: name, path: v.path },
           );
         }

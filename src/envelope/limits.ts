@@ -25,11 +25,14 @@ export interface EnvelopeLimits {
   readonly maxReprLength: number;
   /** Longest short text field (`packer.name`, `packer.version`, `mediaType`). Default 128. */
   readonly maxShortTextLength: number;
-  /** Most object members in one statement, params and artifact entries included. Default 4096. */
+  /**
+   * Most object members in one statement, params, artifact entries and the SBOM included.
+   * Default 24576 (room for the largest SBOM `dependencies` allows, about 21,500 keys).
+   */
   readonly maxJsonKeys: number;
   /** Most members in one object of a statement. Default 4096. */
   readonly maxKeysPerObject: number;
-  /** Most JSON values (strings, numbers, literals, objects, arrays) in one statement. Default 16384. */
+  /** Most JSON values (strings, numbers, literals, objects, arrays) in one statement. Default 49152. */
   readonly maxJsonValues: number;
   /** Longest object key in a statement, in characters as written. Default 1024. */
   readonly maxKeyLength: number;
@@ -51,9 +54,9 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = Object.freeze({
   // each; these budgets keep that work in the tens of milliseconds (bench and
   // test/attacks/loader-event-loop-block.test.ts). Bulk data belongs in artifacts, which the host
   // only hashes: the component parses them inside its sandbox.
-  maxJsonKeys: 4096,
+  maxJsonKeys: 24576,
   maxKeysPerObject: 4096,
-  maxJsonValues: 16384,
+  maxJsonValues: 49152,
   maxKeyLength: 1024,
 });
 
@@ -119,7 +122,7 @@ export function statementBudget(limits: EnvelopeLimits): JsonBudget {
 /**
  * Merges caller limits over the defaults. Returns undefined-free, frozen limits.
  * Unknown keys, or values that are not positive safe integers, return an error message instead.
- * `maxSignatures` can only be lowered (DESIGN.md caps it at 4).
+ * `maxSignatures` can only be lowered (docs/envelope.md caps it at 4).
  */
 export function resolveLimits(partial: unknown): EnvelopeLimits | string {
   if (partial === undefined) return DEFAULT_ENVELOPE_LIMITS;

@@ -277,7 +277,7 @@ function limitsOf(limits: Partial<EnvelopeLimits> | undefined): EnvelopeLimits {
 
 /**
  * Decodes a (verified) payload into a Statement: strict UTF-8, RFC 8785 canonical bytes, closed
- * schema of DESIGN.md, source and artifact hashes. The result is deeply frozen.
+ * schema of docs/envelope.md, source and artifact hashes. The result is deeply frozen.
  * @throws EnvelopeError ERR_PAYLOAD_NOT_CANONICAL (not UTF-8, not JSON, or not canonical),
  *   ERR_STATEMENT_INVALID (names the field), ERR_DIGEST_MISMATCH, ERR_INPUT_TOO_LARGE
  */

@@ -1,5 +1,5 @@
 /**
- * Wire types of the envelope and the statement it carries (DESIGN.md, "Envelope").
+ * Wire types of the envelope and the statement it carries (docs/envelope.md).
  * Types and constants only; parsing lives in envelope.ts / statement.ts.
  */
 

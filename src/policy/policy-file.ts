@@ -2,7 +2,7 @@
  * Reading one policy file: YAML (or JSON, which the YAML 1.2 parser reads too), duplicate keys
  * refused, validated against policies/policy.schema.json; every error names file, line and field.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import {
@@ -15,6 +15,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { ConfigError } from '../errors.ts';
+import { readFileBounded, readRefusalOf } from '../io/read-file.ts';
 
 /** Where the shipped policies and the schema live (works from src/policy/ and dist/policy/). */
 export const POLICIES_DIR = new URL('../../policies/', import.meta.url);
@@ -252,43 +253,28 @@ export function parsePolicyText(text: string, file: string, kind: 'base' | 'over
 }
 
 /**
- * Reads a regular file of at most MAX_POLICY_FILE_BYTES.
+ * Reads a regular file of at most MAX_POLICY_FILE_BYTES through the shared bounded reader.
  * Defends against a policy path that is a named pipe (open and read would block the node forever)
- * or a device such as /dev/zero (read without end): the file is opened non-blocking, must be a
- * regular file by fstat of that same descriptor, and is read at most one byte past the cap.
+ * or a device such as /dev/zero (read without end): see src/io/read-file.ts.
  */
-function readRegularFile(path: string | URL, display: string): Buffer {
-  const refuse = (text: string): ConfigError =>
-    new ConfigError('ERR_POLICY_INVALID', `${display}: ${text}`, { file: display, line: 0 });
-  let fd: number;
+function readRegularFile(path: string | URL, display: string): Uint8Array {
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return readFileBounded(path, MAX_POLICY_FILE_BYTES, display);
   } catch (error) {
-    throw refuse(`cannot read policy file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw refuse('not a regular file (a policy file must be a plain file)');
-    if (stat.size > MAX_POLICY_FILE_BYTES) {
-      throw refuse(`${stat.size} bytes, more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`);
-    }
-    const buffer = Buffer.allocUnsafe(MAX_POLICY_FILE_BYTES + 1);
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, total, buffer.length - total, null);
-      if (n === 0) break;
-      total += n;
-      // The file grew while being read (replaced mid-read): refuse rather than read on.
-      if (total > MAX_POLICY_FILE_BYTES) {
-        throw refuse(`more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`);
-      }
-    }
-    return buffer.subarray(0, total);
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw refuse(`cannot read policy file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  } finally {
-    closeSync(fd);
+    const refusal = readRefusalOf(error);
+    if (refusal === undefined) throw error;
+    const why =
+      refusal.reason === 'not-regular'
+        ? 'not a regular file (a policy file must be a plain file)'
+        : refusal.reason === 'too-large'
+          ? `${refusal.size ?? 'more than'} bytes, more than the ${MAX_POLICY_FILE_BYTES}-byte limit for policy files`
+          : `cannot read policy file (${refusal.errno ?? 'error'})`;
+    throw new ConfigError(
+      'ERR_POLICY_INVALID',
+      `${display}: ${why}`,
+      { file: display, line: 0 },
+      { cause: error },
+    );
   }
 }
 

@@ -41,7 +41,7 @@ export interface EnvelopeSizeLimits {
 
 /** Used when a policy file has no `envelope` section (the values policies/default.yaml states). */
 export const DEFAULT_ENVELOPE_SIZE: EnvelopeSizeLimits = Object.freeze({
-  maxBytes: 1024 * 1024,
+  maxBytes: 4 * 1024 * 1024,
   maxArtifactsBytes: 2 * 1024 * 1024,
 });
 

@@ -16,6 +16,7 @@ import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'no
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { isolatedVmEntry, workerCommand, workerEntryFile } from './spawn-args.ts';
 
 /** `auto`: jailed when this machine can, otherwise not (and said so); `required`: refuse to start without; `off`. */
 export type JailMode = 'auto' | 'required' | 'off';
@@ -202,30 +203,30 @@ function probe(): { jail: Jail | undefined; reason: string | undefined } {
     process.getuid?.() === 0 ? [{ ...base, spawnUid: JAIL_UID, spawnGid: JAIL_GID }, base] : [base];
   const failures: string[] = [];
   for (const candidate of candidates) {
-    const failure = tryJail(candidate, ivmDir);
+    const failure = tryJail(candidate);
     if (failure === undefined) return { jail: Object.freeze(candidate), reason: undefined };
     failures.push(`${candidate.spawnUid === undefined ? 'as this user' : 'as nobody'}: ${failure}`);
   }
   return { jail: undefined, reason: `bwrap cannot start a jailed worker (${failures.join('; ')})` };
 }
 
-/** Starts this Node binary jailed exactly as a worker would be, and loads isolated-vm's addon. */
-function tryJail(jail: Jail, ivmDir: string): string | undefined {
-  const ivmEntry = realpathSync(createRequire(import.meta.url).resolve('isolated-vm'));
-  const gypBuild = nodeGypBuildDir(ivmDir);
+/**
+ * Starts this Node binary jailed with the worker's own flags (spawn-args.ts: permission model and
+ * read paths), reads the worker's entry file and loads isolated-vm's addon, as a worker would.
+ */
+function tryJail(jail: Jail): string | undefined {
+  const worker = workerCommand();
+  const workerFile = workerEntryFile();
+  const flags = worker.args.filter((arg) => arg.startsWith('--'));
   const command = jailCommand(jail, {
-    command: process.execPath,
+    command: worker.command,
     args: [
-      '--no-node-snapshot',
-      '--permission',
-      '--allow-addons',
-      `--allow-fs-read=${ivmDir}`,
-      // isolated-vm's loader asks whether this is Alpine (musl) before picking its prebuild.
-      '--allow-fs-read=/etc/alpine-release',
-      ...(gypBuild === undefined ? [] : [`--allow-fs-read=${gypBuild}`]),
+      ...flags,
       '-e',
-      'const ivm = require(process.argv[1]); new ivm.Isolate({ memoryLimit: 8 }).dispose(); process.stdout.write("ok")',
-      ivmEntry,
+      'require("node:fs").readFileSync(process.argv[1]); const ivm = require(process.argv[2]); ' +
+        'new ivm.Isolate({ memoryLimit: 8 }).dispose(); process.stdout.write("ok")',
+      workerFile,
+      isolatedVmEntry(),
     ],
   });
   const result = spawnSync(command.command, [...command.args], {
@@ -239,16 +240,6 @@ function tryJail(jail: Jail, ivmDir: string): string | undefined {
   if (result.status === 0 && result.stdout === 'ok') return undefined;
   const detail = result.stderr.trim().split('\n').slice(0, 3).join(' / ').slice(0, 300);
   return `exit ${result.status ?? result.signal}${detail === '' ? '' : `: ${detail}`}`;
-}
-
-function nodeGypBuildDir(ivmDir: string): string | undefined {
-  try {
-    return dirname(
-      realpathSync(createRequire(join(ivmDir, 'package.json')).resolve('node-gyp-build/package.json')),
-    );
-  } catch {
-    return undefined;
-  }
 }
 
 /** The native addons isolated-vm may load on this platform (prebuilds and a local build). */

@@ -353,9 +353,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   /**
    * Defends against memory that memoryLimit does not see (ICU copies, V8 overshoot, native leaks)
-   * taking the node's RAM: a worker whose process tree is resident above its cap is killed; the
-   * tenants with a call or load in flight on it get ERR_MEMORY_LIMIT, the others ERR_SANDBOX_CRASHED
-   * for what they had in flight, and their components reload on their next call.
+   * taking the node's RAM: a worker whose process tree is resident above its cap is killed; every
+   * call or load in flight on it gets ERR_MEMORY_LIMIT (the host cannot tell whose memory it is; the
+   * growing call is almost always among them), and components reload on their next call.
    */
   function checkMemory(): void {
     for (const worker of owners.keys()) {

@@ -158,3 +158,47 @@ export function pollForChanges(
     clearInterval(timer);
   };
 }
+
+/**
+ * One change feed per store: every watcher shares a single poller (and, for PostgreSQL, a single
+ * LISTEN connection), so a node following many components still polls the store once per period.
+ */
+export class ChangeFeed {
+  readonly #listeners = new Set<() => void>();
+  readonly #lastSeq: () => Promise<number>;
+  readonly #defaultPollMs: number;
+  #stopPolling: (() => void) | undefined;
+
+  constructor(lastSeq: () => Promise<number>, defaultPollMs: number) {
+    this.#lastSeq = lastSeq;
+    this.#defaultPollMs = defaultPollMs;
+  }
+
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  /** Adds a listener; the first one starts the poller (at its `pollMs`, or the default). */
+  add(listener: () => void, pollMs?: number): () => void {
+    this.#listeners.add(listener);
+    this.#stopPolling ??= pollForChanges(this.#lastSeq, () => this.notify(), pollMs ?? this.#defaultPollMs);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        this.#stopPolling?.();
+        this.#stopPolling = undefined;
+      }
+    };
+  }
+
+  /** Tells every listener that something may have changed. */
+  notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+    this.#stopPolling?.();
+    this.#stopPolling = undefined;
+  }
+}

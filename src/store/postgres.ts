@@ -15,7 +15,7 @@ import {
   decodeValue,
   encodeValue,
   entryBytes,
-  pollForChanges,
+  ChangeFeed,
   refuseRollback,
   rowLimit,
   storeFailure,
@@ -101,7 +101,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   #ready: Promise<void> | undefined;
   #closed = false;
-  readonly #listeners = new Set<() => void>();
+  #feed!: ChangeFeed;
   #listenClient: pg.Client | undefined;
   #relisten: NodeJS.Timeout | undefined;
 
@@ -112,7 +112,7 @@ export class PostgresStore implements Store {
     this.#pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 8,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 10_000,
       // Defends against a hung database hanging every load and kv call: queries fail after 10 s.
       query_timeout: 10_000,
@@ -185,6 +185,19 @@ export class PostgresStore implements Store {
       },
     };
 
+    const queues = new Map<string, Promise<void>>();
+    const oneAtATime = (ns: string, work: () => Promise<void>): Promise<void> => {
+      const result = (queues.get(ns) ?? Promise.resolve()).then(work);
+      const tail = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      queues.set(ns, tail);
+      void tail.then(() => {
+        if (queues.get(ns) === tail) queues.delete(ns);
+      });
+      return result;
+    };
     const usageIn = async (client: pg.PoolClient | undefined, ns: string): Promise<KvUsage> => {
       const text = 'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM sealbox_kv WHERE ns = $1';
       const rows = client ? (await client.query(text, [ns])).rows : await query('kv usage', text, [ns]);
@@ -203,26 +216,30 @@ export class PostgresStore implements Store {
         checkQuotaShape(quota);
         const text = encodeValue(value);
         const bytes = entryBytes(key, text);
-        await transaction('kv write', async (client) => {
-          // One namespace's writers queue on this lock, across every node: count and write are exact.
-          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sealbox_kv:${ns}`]);
-          const old = await client.query('SELECT bytes FROM sealbox_kv WHERE ns = $1 AND key = $2', [
-            ns,
-            key,
-          ]);
-          const oldRow = old.rows[0] as Row | undefined;
-          checkQuota(
-            await usageIn(client, ns),
-            oldRow === undefined ? undefined : Number(oldRow['bytes']),
-            bytes,
-            quota,
-          );
-          await client.query(
-            'INSERT INTO sealbox_kv (ns, key, value, bytes) VALUES ($1, $2, $3, $4) ' +
-              'ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes',
-            [ns, key, text, bytes],
-          );
-        });
+        // Writers of one namespace in this process queue here first, so that they hold at most one
+        // pooled connection waiting on the namespace's advisory lock (not the whole pool).
+        await oneAtATime(ns, () =>
+          transaction('kv write', async (client) => {
+            // One namespace's writers queue on this lock, across every node: count and write are exact.
+            await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sealbox_kv:${ns}`]);
+            const old = await client.query('SELECT bytes FROM sealbox_kv WHERE ns = $1 AND key = $2', [
+              ns,
+              key,
+            ]);
+            const oldRow = old.rows[0] as Row | undefined;
+            checkQuota(
+              await usageIn(client, ns),
+              oldRow === undefined ? undefined : Number(oldRow['bytes']),
+              bytes,
+              quota,
+            );
+            await client.query(
+              'INSERT INTO sealbox_kv (ns, key, value, bytes) VALUES ($1, $2, $3, $4) ' +
+                'ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes',
+              [ns, key, text, bytes],
+            );
+          }),
+        );
       },
       async delete(ns, key) {
         await query('kv delete', 'DELETE FROM sealbox_kv WHERE ns = $1 AND key = $2', [ns, key]);
@@ -246,6 +263,7 @@ export class PostgresStore implements Store {
       const rows = await query('registry read', 'SELECT coalesce(max(seq), 0) AS s FROM sealbox_registry');
       return Number(rows[0]?.['s'] ?? 0);
     };
+    this.#feed = new ChangeFeed(lastSeq, DEFAULT_POLL_MS);
     this.registry = {
       async put(entry) {
         // Insert and announce in one statement: the NOTIFY is sent when (and only if) it commits.
@@ -286,13 +304,11 @@ export class PostgresStore implements Store {
       },
       lastSeq,
       watch: (listener, options = {}) => {
-        this.#listeners.add(listener);
-        if (this.#listeners.size === 1) this.#listen();
-        const stopPolling = pollForChanges(lastSeq, listener, options.pollMs ?? DEFAULT_POLL_MS);
+        const remove = this.#feed.add(listener, options.pollMs);
+        if (this.#feed.size === 1) this.#listen();
         return () => {
-          stopPolling();
-          this.#listeners.delete(listener);
-          if (this.#listeners.size === 0) this.#unlisten();
+          remove();
+          if (this.#feed.size === 0) this.#unlisten();
         };
       },
     };
@@ -300,14 +316,14 @@ export class PostgresStore implements Store {
 
   /** Opens the LISTEN connection; on any failure retries later (polling covers the gap). */
   #listen(): void {
-    if (this.#closed || this.#listenClient !== undefined || this.#listeners.size === 0) return;
+    if (this.#closed || this.#listenClient !== undefined || this.#feed.size === 0) return;
     const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5000 });
     this.#listenClient = client;
     const retry = (): void => {
       if (this.#listenClient !== client) return;
       this.#listenClient = undefined;
       void client.end().catch(() => undefined);
-      if (this.#closed || this.#listeners.size === 0) return;
+      if (this.#closed || this.#feed.size === 0) return;
       this.#relisten = setTimeout(() => this.#listen(), RELISTEN_MS);
       this.#relisten.unref();
     };
@@ -315,7 +331,7 @@ export class PostgresStore implements Store {
     client.on('end', retry);
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL) return;
-      for (const listener of this.#listeners) listener();
+      this.#feed.notify();
     });
     client
       .connect()
@@ -385,7 +401,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#listeners.clear();
+    this.#feed.clear();
     this.#unlisten();
     await this.#pool.end().catch(() => undefined);
   }

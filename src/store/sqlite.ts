@@ -14,7 +14,7 @@ import {
   decodeValue,
   encodeValue,
   entryBytes,
-  pollForChanges,
+  ChangeFeed,
   refuseRollback,
   rowLimit,
   storeFailure,
@@ -141,6 +141,7 @@ export class SqliteStore implements Store {
   readonly kv: KvStore;
   readonly registry: Registry;
   readonly #db: DatabaseSync;
+  #feed: ChangeFeed | undefined;
 
   /**
    * Opens (creating and migrating) the file at `path`.
@@ -257,6 +258,8 @@ export class SqliteStore implements Store {
         const row = db.prepare('SELECT coalesce(max(seq), 0) AS s FROM sealbox_registry').get() as Row;
         return Number(row['s']);
       });
+    const feed = new ChangeFeed(lastSeq, DEFAULT_POLL_MS);
+    this.#feed = feed;
     this.registry = {
       async put(entry) {
         return use('registry write', () => {
@@ -306,9 +309,7 @@ export class SqliteStore implements Store {
         });
       },
       lastSeq,
-      watch(listener, options = {}) {
-        return pollForChanges(lastSeq, listener, options.pollMs ?? DEFAULT_POLL_MS);
-      },
+      watch: (listener, options = {}) => feed.add(listener, options.pollMs),
     };
   }
 
@@ -317,6 +318,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#feed?.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -6,8 +6,8 @@
  * identifiers: ["glob"], validFrom?, validUntil?, status: "active" | "revoked", comment? } ] }`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ConfigError, TrustError, UsageError } from '../errors.ts';
+import { ConfigError, TrustError } from '../errors.ts';
+import { readFileBounded, readRefusalOf } from '../io/read-file.ts';
 import { decodeBase64Strict } from '../envelope/base64.ts';
 import { canonicalize } from '../envelope/canonical-json.ts';
 import { guard } from '../envelope/guard.ts';
@@ -191,37 +191,22 @@ function resolveEntry(raw: unknown, source: string, where: string): ResolvedKey 
 }
 
 function readKeyringFile(path: string): string {
-  let fd: number;
+  let bytes: Uint8Array;
   try {
-    fd = openSync(path, 'r');
+    // Defends against a keyring path that is a FIFO or device hanging Keyring.load (and with it
+    // every loader.load, which re-reads the keyring): the shared reader opens non-blocking and
+    // refuses anything but a regular file.
+    bytes = readFileBounded(path, MAX_KEYRING_CHARS, `keyring ${path}`);
   } catch (error) {
-    throw new UsageError(
-      'ERR_IO',
-      `cannot open keyring ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      {
-        path,
-      },
-    );
+    if (readRefusalOf(error)?.reason === 'too-large') {
+      fail(path, '$', `file is larger than ${MAX_KEYRING_CHARS} bytes`);
+    }
+    throw error;
   }
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UsageError('ERR_IO', `keyring ${path} is not a regular file`, { path });
-    if (stat.size > MAX_KEYRING_CHARS) fail(path, '$', `file is larger than ${MAX_KEYRING_CHARS} bytes`);
-    const buffer = Buffer.alloc(stat.size + 1);
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, total, buffer.length - total, null);
-      if (n === 0) break;
-      total += n;
-      if (total > stat.size) fail(path, '$', 'file grew while being read');
-    }
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, total));
-    } catch {
-      return fail(path, '$', 'not valid UTF-8');
-    }
-  } finally {
-    closeSync(fd);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail(path, '$', 'not valid UTF-8');
   }
 }
 

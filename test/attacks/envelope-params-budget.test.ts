@@ -54,8 +54,8 @@ describe("when a tenant's own signed params are huge in structure (layer: envelo
     const error = refusal(manyKeysEnvelope);
     expect(error.code).toBe('ERR_INPUT_TOO_LARGE');
     expect(error.details).toMatchObject({
-      budget: 'totalKeys',
-      limit: DEFAULT_ENVELOPE_LIMITS.maxJsonKeys,
+      budget: 'keysPerObject',
+      limit: DEFAULT_ENVELOPE_LIMITS.maxKeysPerObject,
     });
   });
 

@@ -62,12 +62,22 @@ describe('when loads race loader.close() (layer: loader)', () => {
     const warm = await loader.load(envelope, { tenant: 'acme' });
     expect(childPids().filter((pid) => !before.has(pid)).length).toBeGreaterThan(0);
     const loads = Array.from({ length: 6 }, () => loader.load(envelope, { tenant: 'acme' }));
-    const all = Promise.allSettled([...loads, warm.call('stats')]);
+    const inFlight = warm.call('stats');
+    const all = Promise.allSettled(loads);
+    const call = Promise.allSettled([inFlight]);
     await loader.close();
     const settled = await all;
     for (const s of settled) {
+      // A load either lost the race (ERR_SANDBOX_CLOSED) or won it and holds a component that
+      // close() has already made unusable: neither may leave a live component behind.
       if (s.status === 'rejected') expect(s.reason).toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
+      else await expect(s.value.call('stats')).rejects.toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
     }
+    // The call in flight either finished before close or was cut off with ERR_SANDBOX_CLOSED.
+    const [callOutcome] = await call;
+    if (callOutcome!.status === 'rejected')
+      expect(callOutcome!.reason).toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
+    else expect(callOutcome!.value).toEqual(expect.anything());
     await expect(warm.call('stats')).rejects.toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
     expect(childPids().filter((pid) => !before.has(pid))).toEqual([]);
   });

@@ -9,13 +9,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isSealboxError } from '../../src/errors.ts';
 import { createLoader, type DecisionEvent } from '../../src/loader.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { boxSource, makeSigner } from '../fleet/helpers.ts';
+import { boxSource, fleetPolicy, makeSigner } from '../fleet/helpers.ts';
 
 const signer = makeSigner();
 const store = new MemoryStore();
 const events: DecisionEvent[] = [];
 const loader = createLoader({
   keyring: signer.world.keyring,
+  // The default policy with a 10 s call timeout: instantiation must not time out on a loaded
+  // shared machine (this file is about rollback, not deadlines).
+  policy: fleetPolicy(signer.world.dir),
   store,
   workers: 1,
   onDecision: (event) => events.push(event),

@@ -13,7 +13,7 @@ import { PolicyError } from '../../src/errors.ts';
 import { createLoader, type Loader } from '../../src/loader.ts';
 import { checkSource } from '../../src/policy/check.ts';
 import { loadPolicy } from '../../src/policy/load.ts';
-import { defaultPolicy, FIXTURES_DIR } from '../policy/support.ts';
+import { bigintGrantingPolicyText, defaultPolicy, FIXTURES_DIR } from '../policy/support.ts';
 import { evil, harness, type Harness } from './pipeline-support.ts';
 
 const ATTACK = evil('return String(7n ** 12000000n).length;');
@@ -21,18 +21,6 @@ const GRANTED_FIXTURE = readFileSync(`${FIXTURES_DIR}bigint-granted.js`, 'utf8')
 const strictPolicy = loadPolicy(new URL('../../policies/strict.yaml', import.meta.url).pathname).forTenant(
   'acme',
 );
-
-/** default.yaml plus BigIntLiteral and the BigInt globals: what an operator writes to grant BigInt. */
-function grantingPolicyText(): string {
-  const text = readFileSync(new URL('../../policies/default.yaml', import.meta.url), 'utf8');
-  const granted = text
-    .replace('\n    - Literal\n', '\n    - Literal\n    - BigIntLiteral\n')
-    .replace('\n    - Number\n', '\n    - Number\n    - BigInt\n    - BigInt64Array\n    - BigUint64Array\n')
-    // The outcome, not the clock, decides: a deadline that survives a busy machine (worker spawn).
-    .replace(/callTimeoutMs: \d+/, 'callTimeoutMs: 5000');
-  expect(granted).not.toBe(text);
-  return granted;
-}
 
 function rules(source: string, policy = defaultPolicy): string[] {
   return checkSource(source, policy, { requires: [] }).violations.map((v) => v.rule);
@@ -45,7 +33,8 @@ beforeAll(() => {
   h = harness();
   grantedLoader = createLoader({
     keyring: h.world.keyring,
-    policy: h.world.write('granted.yaml', grantingPolicyText()),
+    // The outcome, not the clock, decides: a deadline that survives a busy machine (worker spawn).
+    policy: h.world.write('granted.yaml', bigintGrantingPolicyText(5000)),
     workers: 1,
   });
 });
@@ -80,7 +69,9 @@ describe('when a component computes with huge BigInts (layer: policy, rule synta
   });
 
   it('accepts BigInt code, at check and at run time, where the policy lists BigIntLiteral', async () => {
-    const granted = loadPolicy(h.world.write('granted-check.yaml', grantingPolicyText())).forTenant('acme');
+    const granted = loadPolicy(h.world.write('granted-check.yaml', bigintGrantingPolicyText())).forTenant(
+      'acme',
+    );
     expect(rules(GRANTED_FIXTURE)).toContain('syntax.bigint');
     expect(rules(GRANTED_FIXTURE, granted)).toEqual([]);
     const source = evil(

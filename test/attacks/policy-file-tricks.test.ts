@@ -15,6 +15,7 @@ import { loadPolicy } from '../../src/policy/load.ts';
 import { parsePolicyText } from '../../src/policy/policy-file.ts';
 import type { ReloadResult } from '../../src/policy/types.ts';
 import { POLICIES_DIR } from '../policy/support.ts';
+import { fastestMs } from '../support/timing.ts';
 
 const DEFAULT_TEXT = readFileSync(join(POLICIES_DIR, 'default.yaml'), 'utf8');
 
@@ -42,17 +43,16 @@ function configError(fn: () => unknown): ConfigError {
 describe('when a tenant overlay is not a regular file (layer: policy loader)', () => {
   it('throws ERR_POLICY_INVALID for a named pipe instead of blocking forever', () => {
     execFileSync('mkfifo', [join(dir, 'tenants', 'acme.yaml')]);
-    const started = performance.now();
+    // A blocking open of a FIFO with no writer never returns: reaching the assertion is the proof.
     const error = configError(() => loadPolicy(dir));
     expect(error.details['file']).toContain('acme.yaml');
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('throws ERR_POLICY_INVALID for a symlink to /dev/zero instead of reading without end', () => {
     symlinkSync('/dev/zero', join(dir, 'tenants', 'acme.yaml'));
-    const started = performance.now();
-    configError(() => loadPolicy(dir));
-    expect(performance.now() - started).toBeLessThan(2000);
+    // An unbounded read of /dev/zero never ends (or exhausts memory): reaching the assertion is the proof.
+    const error = configError(() => loadPolicy(dir));
+    expect(error.details['file']).toContain('acme.yaml');
   });
 
   it('still follows a symlink to a regular file (mounted config maps are symlinks)', () => {
@@ -90,13 +90,15 @@ describe('when two keys of one map are spelt differently but read the same (laye
 });
 
 describe('when a policy file holds a huge map (layer: policy file)', () => {
-  it('throws ERR_POLICY_INVALID for 100,000 keys within seconds (duplicate detection is not quadratic)', () => {
-    const text = Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`).join('\n');
-    expect(text.length).toBeLessThan(1024 * 1024);
-    const started = performance.now();
-    configError(() => parsePolicyText(text, 'o.yaml', 'overlay'));
-    expect(performance.now() - started).toBeLessThan(8000);
-  });
+  it('throws ERR_POLICY_INVALID for 50,000 keys, in time linear in the keys (duplicate detection is not quadratic)', () => {
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: 1`).join('\n');
+    const big = keys(50_000);
+    const small = keys(5_000);
+    // Ten times the keys: about ten times the work when linear, a hundred when quadratic.
+    const bigMs = fastestMs(() => configError(() => parsePolicyText(big, 'o.yaml', 'overlay')), 1);
+    const smallMs = fastestMs(() => configError(() => parsePolicyText(small, 'o.yaml', 'overlay')), 3);
+    expect(bigMs / smallMs).toBeLessThan(40);
+  }, 120_000);
 });
 
 describe('when an overlay file name differs from a tenant name only by case (layer: policy loader)', () => {

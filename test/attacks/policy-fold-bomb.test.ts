@@ -14,6 +14,8 @@ import { defaultPolicy } from '../policy/support.ts';
 // Room for the bombs whatever the shipped limit is: this file is about folding, not size.
 const roomy: EffectivePolicy = { ...defaultPolicy, source: { ...defaultPolicy.source, maxBytes: 8 << 20 } };
 const big = `'${'a'.repeat(128 * 1024)}'`;
+/** Bombed / benign check time. Before the fix: 30-100x; 8 leaves room for a busy shared machine. */
+const SLACK = 8;
 
 function fastest(source: string): number {
   let best = Infinity;
@@ -39,15 +41,14 @@ describe('when a key concatenates a 128 KiB constant with itself thousands of ti
     expect(result.violations.map((v) => v.rule)).toEqual(['names.forbidden']);
     expect(result.violations[0]!.message).toContain('too complex');
     const ratio = fastest(bomb) / fastest(asCall(bomb));
-    // Before the fix: > 50x (seconds against tens of milliseconds).
-    expect(ratio).toBeLessThan(4);
+    expect(ratio).toBeLessThan(SLACK);
   });
 
   it('keeps a shorter concat of long constants (a key no name can equal) without building it', () => {
     const few = Array.from({ length: 200 }, () => 's').join(', ');
     const source = `const s = ${big}; class A extends Component { run(o) { return o[s.concat(${few})]; } }`;
     expect(checkSource(source, roomy).violations).toEqual([]);
-    expect(fastest(source) / fastest(asCall(source))).toBeLessThan(4);
+    expect(fastest(source) / fastest(asCall(source))).toBeLessThan(SLACK);
   });
 });
 
@@ -61,7 +62,7 @@ describe("when o[s.split('').join()] is repeated thousands of times on a long co
       new Set(['names.forbidden', 'check.too-many-violations']),
     );
     const ratio = fastest(bomb) / fastest(asCall(bomb));
-    expect(ratio).toBeLessThan(4);
+    expect(ratio).toBeLessThan(SLACK);
   });
 });
 
@@ -80,6 +81,6 @@ describe('when a source needs more folding work than the budget allows', () => {
   });
 
   it('spends about as much time as a benign source of the same size', () => {
-    expect(fastest(source) / fastest(asCall(source))).toBeLessThan(4);
+    expect(fastest(source) / fastest(asCall(source))).toBeLessThan(SLACK);
   });
 });

@@ -66,10 +66,15 @@ describe('when a tenant exhausts its memory limit (memoryLimit, worker replaced 
       spec(ATTACKS, { tenant: 'attacker', limits: { memoryMb: 16, callTimeoutMs: 1000 } }),
     );
     const victim = await s.instantiate(spec(ATTACKS, { tenant: 'victim' }));
+    // The clock starts with the attack (it used to start after the attack had settled).
+    const start = performance.now();
     const attack = codeOf(attacker.call('hugeFill'));
     const outcomes = await keepCalling(victim, attack);
-    const start = performance.now();
-    expect(['ERR_MEMORY_LIMIT', 'ERR_COMPONENT_THREW', 'ERR_TIMEOUT']).toContain(await attack);
+    // V8 cannot fill 8 GB of elements: the attacker's worker dies (measured: SIGSEGV or the
+    // catastrophic-error marker) or wedges until the deadline kills it. Either way the sandbox
+    // stops it; V8's own RangeError (ERR_COMPONENT_THREW) would mean nothing did. Which of the two
+    // codes the host reports is its crash classification (issue 13 #2, host side).
+    expect(['ERR_MEMORY_LIMIT', 'ERR_TIMEOUT']).toContain(await attack);
     expect(performance.now() - start).toBeLessThan(2000);
     expect(outcomes.every((o) => o === 'fulfilled')).toBe(true);
     expect(await attacker.call('ok')).toBe('ok');

@@ -8,11 +8,23 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxError } from '../../src/errors.ts';
 import { createLoader, type Loader } from '../../src/loader.ts';
-import { CHUNKER, makeWorld, type World } from '../e2e/helpers.ts';
+import { makeWorld, type World } from '../e2e/helpers.ts';
 
 let world: World;
 let loader: Loader;
+
+// A call that is certainly still in flight when dispose() runs: it waits for a kv answer from the
+// host, and the unload reaches the worker before that answer does.
+const WAITER = `import { Component } from 'sealbox';
+export class Waiter extends Component {
+  async wait(key) {
+    await this.host.kv.get(key);
+    return 'answered';
+  }
+}
+`;
 
 beforeAll(() => {
   world = makeWorld();
@@ -26,11 +38,15 @@ afterAll(async () => {
 
 describe('when a component is disposed while a call is in flight (layer: sandbox)', () => {
   it('throws ERR_SANDBOX_CLOSED for the in-flight call', async () => {
-    const envelope = world.envelope(CHUNKER, { export: 'TextChunker', identifier: 'chunker-d' });
+    const file = world.write('waiter.js', WAITER);
+    const envelope = world.envelope(file, { export: 'Waiter', identifier: 'waiter-d', requires: ['kv'] });
     const component = await loader.load(envelope, { tenant: 'acme' });
-    const call = component.call('stats').catch((e: unknown) => e);
+    // Baseline: the same call succeeds when nothing disposes the component.
+    expect(await component.call('wait', 'k')).toBe('answered');
+    const call = component.call('wait', 'k').catch((e: unknown) => e);
     await component.dispose();
     const outcome = await call;
-    if (outcome instanceof Error) expect(outcome).toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
+    expect(outcome).toBeInstanceOf(SandboxError);
+    expect(outcome).toMatchObject({ code: 'ERR_SANDBOX_CLOSED' });
   });
 });

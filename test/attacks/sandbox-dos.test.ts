@@ -3,6 +3,7 @@
  * error within the product's own bound for a running call (its wall ceiling, time-model.ts) plus
  * one second, and the component must recover on the next call.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SandboxError } from '../../src/errors.ts';
 import { createSupervisor, type SandboxedComponent } from '../../src/sandbox/supervisor.ts';
@@ -29,6 +30,32 @@ const HEALTHY = `ok() { return 'ok'; }`;
 
 async function attack(body: string, grants = {}): Promise<SandboxedComponent> {
   return supervisor.instantiate(spec(cls(`${HEALTHY}\n${body}`), { grants: { log: {}, kv: {}, ...grants } }));
+}
+
+/** Resident memory of every worker of the supervisor, in MiB, from /proc. */
+function workersRssMb(): number {
+  let total = 0;
+  for (const pid of supervisor.stats().pids) {
+    try {
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    } catch {
+      // the worker exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** Runs `attack`, sampling the workers' resident memory; resolves the peak growth in MiB. */
+async function peakGrowthMb(attack: Promise<unknown>): Promise<number> {
+  const before = workersRssMb();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, workersRssMb())), 5);
+  try {
+    await attack.catch(() => undefined);
+  } finally {
+    clearInterval(sampler);
+  }
+  return Math.max(peak, workersRssMb()) - before;
 }
 
 /** Runs the attack, asserts the code and the settle time, then asserts recovery. */
@@ -84,23 +111,50 @@ describe('when a method exhausts the stack or memory (memoryLimit, worker replac
     await expectCode(c.call('go'), 'ComponentError', 'ERR_COMPONENT_THREW');
     expect(await c.call('ok')).toBe('ok');
   });
-  it('throws a typed error for a string bomb', async () => {
-    await expectSettles(await attack(`go() { let s = 'xy'; for (;;) s = s + s + s.slice(1); }`), [
-      'ERR_MEMORY_LIMIT',
-      'ERR_COMPONENT_THREW',
-      'ERR_TIMEOUT',
-    ]);
+  it('throws ERR_MEMORY_LIMIT for a string bomb; the workers grow < 4 × memoryMb', async () => {
+    // A deadline long enough for the heap to fill before the clock runs out.
+    const c = await supervisor.instantiate(
+      spec(
+        cls(
+          `${HEALTHY}\ngo() { const keep = []; for (let i = 0; ; i++) keep.push(('x' + i).repeat(1 << 20)); }`,
+        ),
+        {
+          limits: { memoryMb: 16, callTimeoutMs: 4000 },
+        },
+      ),
+    );
+    const call = c.call('go');
+    const growth = await peakGrowthMb(call);
+    await expectCode(call, 'SandboxError', 'ERR_MEMORY_LIMIT');
+    expect(growth).toBeLessThan(4 * 16);
+    expect(await c.call('ok')).toBe('ok');
   });
-  it('throws a typed error for an ArrayBuffer bomb', async () => {
+  it('settles a rope-flattening string bomb within timeout + 1 s; the workers grow < 1 GiB', async () => {
+    // Flattening a rope ignores the isolate timeout, and isolated-vm lets the heap overshoot
+    // memoryLimit while it does: which of the deadline, memoryLimit or V8's own string-length limit
+    // (ComponentError "Invalid string length", at 2^29 characters) stops it depends on the machine's
+    // speed. What the sandbox guarantees is the settle time and a bounded worker.
+    const c = await attack(`go() { let s = 'xy'; for (;;) s = s + s + s.slice(1); }`);
+    const growth = await peakGrowthMb(
+      expectSettles(c, ['ERR_MEMORY_LIMIT', 'ERR_TIMEOUT', 'ERR_COMPONENT_THREW']),
+    );
+    expect(growth).toBeLessThan(1024);
+  });
+  it('throws ERR_MEMORY_LIMIT for an ArrayBuffer bomb, even when the component catches the refusal', async () => {
     await expectSettles(
       await attack(`go() { const a = []; for (;;) a.push(new ArrayBuffer(8 * 1024 * 1024)); }`),
-      ['ERR_MEMORY_LIMIT', 'ERR_COMPONENT_THREW'],
+      ['ERR_MEMORY_LIMIT'],
+    );
+    await expectSettles(
+      await attack(
+        `go() { const a = []; try { for (;;) a.push(new ArrayBuffer(8 * 1024 * 1024)); } catch { return a.length; } }`,
+      ),
+      ['ERR_MEMORY_LIMIT'],
     );
   });
-  it('throws a typed error for one huge ArrayBuffer', async () => {
+  it('throws ERR_MEMORY_LIMIT for one huge ArrayBuffer', async () => {
     await expectSettles(await attack(`go() { return new Uint8Array(new ArrayBuffer(2 ** 31)).length; }`), [
       'ERR_MEMORY_LIMIT',
-      'ERR_COMPONENT_THREW',
     ]);
   });
 });
@@ -197,29 +251,48 @@ describe('when a component floods the host (per-invocation and per-tenant quotas
     expect(lateSettled).toBeLessThan(deadlineMs + 1000);
   });
   it('refuses capability calls from background work after the call ended (ERR_CAPABILITY_DENIED)', async () => {
+    // `later` issues kv.get('k2') while it runs (allowed: its call is active; the request reaches
+    // the host before the call's result), then returns. Only when that answer arrives, after the
+    // call ended, does the continuation call log: background work that the host must refuse.
     const c = await attack(`
-      go() { this.p = Promise.resolve().then(() => null).then(() => null); return 1; }
-      later() { this.q = this.host.kv.set('bg', 1).then(() => 'done', (e) => e.code); return 1; }
-      async check() { return await this.q; }`);
-    expect(await c.call('later')).toBe(1);
-    // `later` returned before its kv call was answered; a new call then collects the outcome.
-    expect(['done', 'ERR_CAPABILITY_DENIED']).toContain(await c.call('check'));
+      async later(tag) {
+        await this.host.kv.get('k');
+        this.host.kv.get('k2').then(
+          () => { this.q = this.host.log('info', tag).then(() => 'done', (e) => e.code); },
+          (e) => { this.q = 'k2 refused: ' + e.code; },
+        );
+        return 1;
+      }
+      check() { return this.q === undefined ? 'pending' : this.q; }`);
+    const tag = `background-${Math.random()}`;
+    expect(await c.call('later', tag)).toBe(1);
+    let outcome: unknown = 'pending';
+    // Polls with pauses: a check that happened to run when the background call reached the host
+    // would make it look like foreground work.
+    for (let i = 0; i < 40 && outcome === 'pending'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      outcome = await c.call('check');
+    }
+    expect(outcome).toBe('ERR_CAPABILITY_DENIED');
+    expect(JSON.stringify(logs)).not.toContain(tag);
   });
 });
 
 describe('when loading itself is hostile (the load runs under the same deadline)', () => {
   it.each([
-    ['a top-level loop', `for (;;) {}\nclass C extends Component {}`],
-    ['a constructor loop', cls(`constructor(p, c) { super(p, c); for (;;) {} }`)],
+    ['a top-level loop', `for (;;) {}\nclass C extends Component {}`, 'ERR_TIMEOUT'],
+    ['a constructor loop', cls(`constructor(p, c) { super(p, c); for (;;) {} }`), 'ERR_TIMEOUT'],
     [
       'a looping global getter named like the entry',
       `Object.defineProperty(globalThis, 'C', { get() { for (;;) {} } });`,
+      'ERR_TIMEOUT',
     ],
     [
       'a top-level memory bomb',
       `const keep = []; for (;;) keep.push(new Array(1e5).fill(1));\nclass C extends Component {}`,
+      'ERR_MEMORY_LIMIT',
     ],
-  ])('settles %s with a typed error within timeout + 1 s', async (_name, source) => {
+  ])('settles %s with a typed error within timeout + 1 s', async (_name, source, code) => {
     const start = performance.now();
     let caught: unknown;
     try {
@@ -228,7 +301,8 @@ describe('when loading itself is hostile (the load runs under the same deadline)
       caught = error;
     }
     expect(performance.now() - start).toBeLessThan(SETTLE_MS);
-    expect(['ERR_TIMEOUT', 'ERR_MEMORY_LIMIT', 'ERR_INSTANTIATE']).toContain((caught as SandboxError).code);
+    expect(caught).toBeInstanceOf(SandboxError);
+    expect((caught as SandboxError).code).toBe(code);
     const healthy = await supervisor.instantiate(spec(cls(HEALTHY), { tenant: 'hostile-load' }));
     expect(await healthy.call('ok')).toBe('ok');
   });

@@ -73,3 +73,10 @@ export function payloadWithArtifact(bytes: number, overrides: Record<string, unk
     ),
   );
 }
+
+/** A valid Tokenizer source of about `bytes` bytes (comment lines after the class). */
+export function sourceOfSize(bytes: number): string {
+  const head = 'class Tokenizer extends Component {\n  tokenize(text) { return text.split(/\\W+/); }\n}\n';
+  const line = `// ${'padding '.repeat(7)}\n`;
+  return head + line.repeat(Math.max(0, Math.floor((bytes - head.length) / line.length)));
+}

@@ -20,13 +20,15 @@ import { DEFAULT_ENVELOPE_SIZE } from '../../src/policy/types.ts';
 import { nativeSha512 } from '../../src/trust/ed25519.ts';
 import { verifyEnvelope } from '../../src/trust/verify.ts';
 import { KEY_A, KEY_B, KEY_C, NOW, ringOf, testKey } from '../trust/fixtures.ts';
-import { forgeRaw, payloadWithArtifact } from './signed-bytes.ts';
+import { forgeRaw, payloadWithArtifact, sourceOfSize } from './signed-bytes.ts';
 
 const KEYS = [KEY_A, KEY_B, KEY_C, testKey(4)];
 const ring = ringOf(...KEYS);
 // The largest envelope the default policy accepts.
 const LIMITS = envelopeLimitsFor(DEFAULT_ENVELOPE_SIZE);
-const payload = payloadWithArtifact(DEFAULT_ENVELOPE_SIZE.maxArtifactsBytes - 4096);
+const payload = payloadWithArtifact(DEFAULT_ENVELOPE_SIZE.maxArtifactsBytes - 4096, {
+  source: sourceOfSize(2 * 1024 * 1024 - 4096),
+});
 const forged = forgeRaw(payload, KEYS);
 
 function fastest(runs: number, fn: () => unknown): number {

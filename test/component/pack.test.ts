@@ -224,17 +224,25 @@ describe('when packing twice', () => {
     }
   });
 
-  it('changes the payload when issuedAt changes', () => {
+  it('changes the payload when issuedAt changes, and nothing but issuedAt', () => {
     const c = CASES[0] as Case;
     const a = packCase(c);
-    const b = pack(`${FIXTURES}${c.file}`, {
+    const b = packCase(c);
+    const later = pack(`${FIXTURES}${c.file}`, {
       export: c.export,
       tenant: 'acme',
-      identifier: 'x',
+      identifier: c.file.replace(/\.[jt]s$/, ''),
       version: 1,
+      ...(c.params === undefined ? {} : { params: c.params }),
+      ...(c.artifacts === undefined ? {} : { artifacts: c.artifacts }),
       issuedAt: '2026-01-02T00:00:00Z',
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
     });
-    expect(a.issuedAt).not.toBe(b.issuedAt);
+    const payload = (s: Statement): Uint8Array => buildStatementPayload(s);
+    expect(payload(a)).toEqual(payload(b));
+    expect(payload(later)).not.toEqual(payload(a));
+    expect(later.issuedAt).toBe('2026-01-02T00:00:00.000Z');
+    expect({ ...later, issuedAt: a.issuedAt }).toEqual(a);
   });
 });
 

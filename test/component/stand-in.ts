@@ -1,6 +1,6 @@
 /**
  * Test helper: evaluates a packed statement's source in a fresh node:vm context with a stand-in
- * `Component` (the DESIGN.md contract in plain JS), and a fake host shared by both sides.
+ * `Component` (the docs/authoring.md contract in plain JS), and a fake host shared by both sides.
  */
 import vm from 'node:vm';
 import type { JsonValue, Statement } from '../../src/envelope/types.ts';

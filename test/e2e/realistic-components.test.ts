@@ -15,8 +15,10 @@ import { ComponentError } from '../../src/errors.ts';
 import { createLoader, type Loader } from '../../src/loader.ts';
 import { checkSource } from '../../src/policy/check.ts';
 import { loadPolicy } from '../../src/policy/load.ts';
+import type { EffectivePolicy } from '../../src/policy/types.ts';
 import { MemoryKvStore } from '../../src/sandbox/kv-store.ts';
 import { signEnvelope } from '../../src/trust/sign.ts';
+import { bigintGrantingPolicyText } from '../policy/support.ts';
 import { makeWorld, type World } from './helpers.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/realistic/', import.meta.url));
@@ -30,6 +32,11 @@ interface Case {
   readonly artifacts?: Readonly<Record<string, Uint8Array>>;
   readonly requires?: readonly string[];
   readonly calls: readonly Call[];
+  /**
+   * Uses BigInt: the default policy refuses it (syntax.bigint, docs/policy.md, BigInt), so it runs
+   * under default.yaml plus the BigInt grant.
+   */
+  readonly bigint?: true;
   /** Calls that must throw both in Node and in the sandbox (ERR_COMPONENT_THREW, same message). */
   readonly throwing?: readonly Call[];
 }
@@ -230,6 +237,7 @@ const CASES: readonly Case[] = [
   {
     file: 'money.ts',
     export: 'Ledger',
+    bigint: true,
     params: { currency: 'USD' },
     calls: [
       ['sum', ['10.10', '0.05', '-3', '99999999999999999.99']],
@@ -481,15 +489,26 @@ const CASES: readonly Case[] = [
 
 let world: World;
 let loader: Loader;
+let bigintLoader: Loader;
 const policy = loadPolicy().forTenant('acme');
+let bigintPolicy: EffectivePolicy;
 
 beforeAll(() => {
   world = makeWorld();
   loader = createLoader({ keyring: world.keyring, kv: new MemoryKvStore(), workers: 1 });
+  const granting = world.write('bigint.yaml', bigintGrantingPolicyText());
+  bigintPolicy = loadPolicy(granting).forTenant('acme');
+  bigintLoader = createLoader({
+    keyring: world.keyring,
+    policy: granting,
+    kv: new MemoryKvStore(),
+    workers: 1,
+  });
 });
 
 afterAll(async () => {
   await loader.close();
+  await bigintLoader.close();
   rmSync(world.dir, { recursive: true, force: true });
 });
 
@@ -558,10 +577,20 @@ describe('when realistic components are packed, signed and loaded under the defa
         artifacts,
         requires: c.requires ?? [],
       });
-      const check = checkSource(statement.source, policy, { requires: statement.requires });
+      if (c.bigint === true) {
+        const refused = checkSource(statement.source, policy, { requires: statement.requires });
+        expect(new Set(refused.violations.map((v) => v.rule))).toEqual(
+          new Set(['syntax.bigint', 'globals.not-allowed']),
+        );
+      }
+      const check = checkSource(statement.source, c.bigint ? bigintPolicy : policy, {
+        requires: statement.requires,
+      });
       expect(check.violations).toEqual([]);
 
-      const loaded = await loader.load(signEnvelope(statement, world.key), { tenant: 'acme' });
+      const loaded = await (c.bigint ? bigintLoader : loader).load(signEnvelope(statement, world.key), {
+        tenant: 'acme',
+      });
       const local = await direct(c, identifier);
       for (const [method, ...args] of c.calls) {
         const expected = roundTrip(await local[method]!(...structuredClone(args)));

@@ -61,8 +61,11 @@ describe('when no path is given', () => {
       'callsPerSecond',
       'maxKeyBytes',
       'maxKeys',
+      'maxTotalBytes',
       'maxValueBytes',
     ]);
+    // The per-tenant byte quota that bounds what one tenant's kv data holds (docs/sandbox.md).
+    expect(p.capabilities['kv']!['maxTotalBytes']).toBe(8 * 1024 * 1024);
     expect(Object.keys(p.capabilities['log']!).sort()).toEqual(['callsPerSecond', 'maxMessageBytes']);
     expect(p.trust).toEqual({ minSignatures: 1, requireExpiry: false });
     expect(p.globals.has('Object.keys')).toBe(true);

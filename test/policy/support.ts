@@ -1,4 +1,5 @@
 /** Shared helpers for policy tests: the shipped policies and a marker-based position finder. */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Violation } from '../../src/errors.ts';
@@ -11,6 +12,21 @@ export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/policies/', impor
 
 export const defaultPolicy: EffectivePolicy = loadPolicy().forTenant('acme');
 export const strictPolicy: EffectivePolicy = loadPolicy(`${POLICIES_DIR}strict.yaml`).forTenant('acme');
+
+/**
+ * default.yaml granting BigInt, the way an operator would (docs/policy.md, BigInt): the pseudo
+ * type BigIntLiteral and the BigInt globals. `callTimeoutMs`, when given, replaces the default's.
+ */
+export function bigintGrantingPolicyText(callTimeoutMs?: number): string {
+  const text = readFileSync(`${POLICIES_DIR}default.yaml`, 'utf8');
+  let granted = text
+    .replace('\n    - Literal\n', '\n    - Literal\n    - BigIntLiteral\n')
+    .replace('\n    - Number\n', '\n    - Number\n    - BigInt\n    - BigInt64Array\n    - BigUint64Array\n');
+  if (callTimeoutMs !== undefined)
+    granted = granted.replace(/callTimeoutMs: \d+/, `callTimeoutMs: ${callTimeoutMs}`);
+  expect(granted.split('\n').length).toBe(text.split('\n').length + 4);
+  return granted;
+}
 
 /** The marker placed right before the token a violation must point at. */
 export const MARK = '/*@*/';

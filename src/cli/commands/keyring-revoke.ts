@@ -12,7 +12,7 @@ const usage = `Usage: sealbox keyring revoke --keyring FILE --keyid ID [--json]
 Marks the key ID revoked in the keyring FILE (the entry stays, so the revocation is visible).
 Envelopes signed only by this key are refused from then on (ERR_KEY_REVOKED).
 
-Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 5 s; nothing
+Exit codes: 0 ok, 2 usage (or ERR_KEYRING_LOCKED: another command held the keyring for 10 s; nothing
 was changed, retry), 3 invalid keyring, 4 the key is not in the keyring.`;
 
 /** The `sealbox keyring revoke` command (see `usage`). */

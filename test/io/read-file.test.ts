@@ -1,0 +1,87 @@
+/** The shared bounded reader (src/io/read-file.ts) every whole-file read goes through. */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.ts';
+import { readFileBounded, readRefusalOf } from '../../src/io/read-file.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sealbox-read-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function refusal(run: () => unknown): ReturnType<typeof readRefusalOf> {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('ERR_IO');
+    return readRefusalOf(error);
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('when the file is a regular file', () => {
+  it('returns its bytes, up to and including the limit', () => {
+    const path = join(dir, 'ok.txt');
+    writeFileSync(path, 'hello');
+    expect(new TextDecoder().decode(readFileBounded(path, 5))).toBe('hello');
+    expect(readFileBounded(join(dir, 'ok.txt'), 1 << 20).length).toBe(5);
+  });
+
+  it('returns an empty array for an empty file', () => {
+    const path = join(dir, 'empty.txt');
+    writeFileSync(path, '');
+    expect(readFileBounded(path, 0).length).toBe(0);
+  });
+
+  it('throws ERR_IO too-large, with the size, one byte past the limit', () => {
+    const path = join(dir, 'six.txt');
+    writeFileSync(path, 'sixsix');
+    expect(refusal(() => readFileBounded(path, 5))).toMatchObject({ reason: 'too-large', size: 6, limit: 5 });
+  });
+});
+
+describe('when the path is not a regular file', () => {
+  it('throws ERR_IO open with the errno for a missing file', () => {
+    expect(refusal(() => readFileBounded(join(dir, 'missing'), 10))).toMatchObject({
+      reason: 'open',
+      errno: 'ENOENT',
+    });
+  });
+
+  it('throws ERR_IO not-regular for a directory', () => {
+    mkdirSync(join(dir, 'sub'));
+    expect(refusal(() => readFileBounded(join(dir, 'sub'), 10))).toMatchObject({
+      reason: 'not-regular',
+      errno: 'EISDIR',
+    });
+  });
+
+  it('throws ERR_IO not-regular for a device instead of reading /dev/zero without end', () => {
+    expect(refusal(() => readFileBounded('/dev/zero', 10))).toMatchObject({ reason: 'not-regular' });
+  });
+
+  // A FIFO is covered in test/attacks/trust-keyring-fifo.test.ts, in a child process: a
+  // regression blocks in open(2), where no test timeout could fire.
+});
+
+describe('when a one-shot CLI reads a pipe (pipes: read)', () => {
+  it('reads what the writer wrote, and still refuses more than the limit', () => {
+    const path = join(dir, 'cli-pipe');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    // The writer is another process, so the blocking open here meets it.
+    spawn('sh', ['-c', `printf hello > '${path}'`], { stdio: 'ignore' });
+    expect(new TextDecoder().decode(readFileBounded(path, 10, path, { pipes: 'read' }))).toBe('hello');
+    spawn('sh', ['-c', `printf 'hello world' > '${path}'`], { stdio: 'ignore' });
+    expect(refusal(() => readFileBounded(path, 5, path, { pipes: 'read' }))).toMatchObject({
+      reason: 'too-large',
+    });
+  });
+
+  it('still refuses a device', () => {
+    expect(refusal(() => readFileBounded('/dev/zero', 10, '/dev/zero', { pipes: 'read' }))).toMatchObject({
+      reason: 'not-regular',
+    });
+  });
+});
