@@ -132,6 +132,11 @@ export const ERROR_CODES = {
   ERR_CAPABILITY_DENIED: { kind: 'SandboxError', summary: 'a capability call was refused' },
   ERR_QUOTA_EXCEEDED: { kind: 'SandboxError', summary: 'a capability or call quota is used up' },
   ERR_QUEUE_FULL: { kind: 'SandboxError', summary: 'the tenant has too many calls waiting' },
+  ERR_OVERLOADED: {
+    kind: 'SandboxError',
+    summary: 'the node is past its queue bound; retry later (retryable)',
+  },
+  ERR_DEADLINE: { kind: 'SandboxError', summary: "the caller's wall-clock deadline passed (retryable)" },
   ERR_INSTANTIATE: { kind: 'SandboxError', summary: 'the component could not be compiled or constructed' },
   ERR_COMPONENT_THREW: { kind: 'ComponentError', summary: 'the component code threw an exception' },
 

@@ -95,6 +95,14 @@ export interface LoaderOptions {
   /** Worker processes in the sandbox pool (default 2). */
   readonly workers?: number;
   /**
+   * Default wall-clock deadline of a load's sandbox stage and of a call, ms (default
+   * max(10000, 3 x the component's callTimeoutMs)); past it the promise rejects with the
+   * retryable ERR_DEADLINE. See docs/sandbox.md, "Time".
+   */
+  readonly deadlineMs?: number;
+  /** Ops waiting on the host per worker before ERR_OVERLOADED (default 256). */
+  readonly maxQueuedPerWorker?: number;
+  /**
    * What nodes share (rollback marks, kv data, the registry `follow` reads): a Store, a
    * `postgres://` URL, `memory:`, or a node:sqlite file path. Default: in memory for this loader's life.
    */
@@ -143,6 +151,18 @@ export interface LoadedComponent {
    * @throws ComponentError ERR_COMPONENT_THREW when the component's code throws
    */
   call(method: string, ...args: JsonValue[]): Promise<JsonValue>;
+  /**
+   * Calls `method` with JSON arguments and per-call options: `deadlineMs` (wall clock from now,
+   * queue time included) and `signal` (abort). `call(method, ...args)` is `invoke(method, args)`.
+   * @throws SandboxError ERR_DEADLINE (deadline passed or aborted; retryable), ERR_OVERLOADED
+   *   (node busy, refused at once; retryable), ERR_QUEUE_FULL, and everything `call` throws
+   * @throws ConfigError ERR_CONFIG_INVALID for bad options
+   */
+  invoke(
+    method: string,
+    args: readonly JsonValue[],
+    options?: { deadlineMs?: number; signal?: AbortSignal },
+  ): Promise<JsonValue>;
   /** Releases the component's context. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -204,6 +224,8 @@ const LOADER_OPTION_KEYS: ReadonlySet<string> = new Set([
   'policy',
   'capabilities',
   'workers',
+  'deadlineMs',
+  'maxQueuedPerWorker',
   'store',
   'rollback',
   'kv',
@@ -427,6 +449,8 @@ export function createLoader(options: LoaderOptions): Loader {
   const now = options.now ?? (() => new Date());
   const supervisorOptions: Parameters<typeof createSupervisor>[0] = {
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+    ...(options.maxQueuedPerWorker !== undefined ? { maxQueuedPerWorker: options.maxQueuedPerWorker } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     kv: options.kv ?? store.kv,
     ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
@@ -645,6 +669,7 @@ export function createLoader(options: LoaderOptions): Loader {
       digest,
       methods: sandboxed.methods,
       call: (method, ...args) => sandboxed.call(method, ...args),
+      invoke: (method, args, invokeOptions) => sandboxed.invoke(method, args, invokeOptions),
       dispose: async () => {
         live.delete(sandboxed);
         await sandboxed.dispose();
@@ -689,7 +714,16 @@ export function createLoader(options: LoaderOptions): Loader {
     follow,
     policy,
     stats: (): SupervisorStats =>
-      supervisor?.stats() ?? { workers: 0, isolates: 0, components: 0, restarts: 0, pids: [] },
+      supervisor?.stats() ?? {
+        workers: 0,
+        isolates: 0,
+        components: 0,
+        restarts: 0,
+        pids: [],
+        waiting: 0,
+        running: 0,
+        quarantined: 0,
+      },
     jail: jailing.status,
     reloadPolicy: () => policy.reload(),
     setKeyring: (keyring: Keyring) => keyrings.set(keyring),

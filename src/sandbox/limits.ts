@@ -12,7 +12,10 @@ import { CAPABILITY_LIMIT_NAME, CAPABILITY_NAME } from '../names.ts';
 export interface ResourceLimits {
   /** isolate heap limit in MiB (one isolate per tenant per worker) */
   readonly memoryMb: number;
-  /** wall-clock budget of one call (queue wait, capability calls and async work included), ms */
+  /**
+   * budget of one load or call, ms: CPU time of the component's own code in its isolate plus its
+   * capability calls, from when it starts running (never queue time; docs/sandbox.md "Time")
+   */
   readonly callTimeoutMs: number;
   /** UTF-8 bytes of the JSON arguments of one call (and of one capability call's arguments) */
   readonly maxArgBytes: number;
@@ -22,9 +25,12 @@ export interface ResourceLimits {
   readonly maxJsonDepth: number;
   /** capability calls per invocation */
   readonly maxCapabilityCalls: number;
-  /** calls running at once per tenant */
+  /**
+   * calls a tenant may have admitted at once besides maxQueuedCalls (they run one at a time in its
+   * isolate: this bounds admission, not parallelism; docs/sandbox.md "Time")
+   */
   readonly maxConcurrentCalls: number;
-  /** calls waiting per tenant beyond the running ones; more → ERR_QUEUE_FULL */
+  /** further calls a tenant may have waiting; more → ERR_QUEUE_FULL */
   readonly maxQueuedCalls: number;
 }
 

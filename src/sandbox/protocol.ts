@@ -3,6 +3,7 @@
  * a dedicated pipe (see the framing section). Worker → host messages are untrusted: the host bounds
  * every frame and checks every field it reads.
  */
+import { TAG } from './bootstrap.ts';
 
 /** Load one component into a fresh context of the tenant's isolate. */
 export interface LoadMessage {
@@ -12,7 +13,8 @@ export interface LoadMessage {
   /** host-assigned small integer naming the tenant inside this worker */
   readonly tenantKey: number;
   readonly memoryMb: number;
-  readonly timeoutMs: number;
+  /** the tenant's budget (time-model.ts): CPU ms of its code, plus its capability calls */
+  readonly budgetMs: number;
   /** sanitised script filename, `sealbox:<identifier>` */
   readonly filename: string;
   readonly entry: string;
@@ -33,7 +35,8 @@ export interface CallMessage {
   readonly method: string;
   /** JSON text of the argument array */
   readonly args: string;
-  readonly timeoutMs: number;
+  /** the tenant's budget (time-model.ts): CPU ms of its code, plus its capability calls */
+  readonly budgetMs: number;
 }
 
 /** The answer to a capability request. */
@@ -67,8 +70,8 @@ export type HostMessage = LoadMessage | CallMessage | CapResultMessage | UnloadM
 export type WorkerMessage =
   | { readonly t: 'ready' }
   | { readonly t: 'pong'; readonly n: number }
-  /** `r`: the bootstrap's tagged result string; or `x`/`m`: a sandbox error code and message */
-  | { readonly t: 'done'; readonly id: number; readonly r?: string; readonly x?: string; readonly m?: string }
+  /** the answer to a load or call: build it with doneValue/doneFailure, read it with decodeAnswer */
+  | DoneMessage
   | {
       readonly t: 'cap';
       readonly key: number;
@@ -82,6 +85,103 @@ export type WorkerMessage =
 
 /** Marker a worker writes to stderr right before killing itself on a catastrophic isolate error. */
 export const FATAL_MARKER = 'SEALBOX_FATAL';
+/** Marker a worker writes to stderr before killing itself: an isolate kept running after termination. */
+export const RUNAWAY_MARKER = 'SEALBOX_RUNAWAY';
+
+// ---------------------------------------------------------------- answers
+
+/**
+ * `done` on the wire: `r` carries the bootstrap's tagged result text (first character: a TAG from
+ * bootstrap.ts), or `x`/`m` carry a sandbox error code and message. Only this module reads or
+ * writes these letters.
+ */
+export interface DoneMessage {
+  readonly t: 'done';
+  readonly id: number;
+  readonly r?: string;
+  readonly x?: string;
+  readonly m?: string;
+}
+
+/** A load or call answered with the bootstrap's tagged text. */
+export function doneValue(id: number, tagged: string): DoneMessage {
+  return { t: 'done', id, r: tagged };
+}
+
+/** A load or call ended by the sandbox itself (timeout, memory, crash) with a code and message. */
+export function doneFailure(id: number, code: string, message: string): DoneMessage {
+  return { t: 'done', id, x: code, m: message };
+}
+
+/** The tagged text of a `done` built by doneValue, or undefined. */
+export function taggedOf(message: DoneMessage): string | undefined {
+  return message.x === undefined ? message.r : undefined;
+}
+
+/** Error details the bootstrap sends with an error-like answer (all tenant-controlled text). */
+export interface AnswerBody {
+  readonly message: string;
+  readonly stack: string;
+  readonly code: string;
+}
+
+/** A worker's answer to a load or call, decoded (nothing in it is trusted yet). */
+export type Answer =
+  /** the method's result JSON text (call), or the method-name array JSON text (load) */
+  | { readonly kind: 'value'; readonly text: string }
+  /** the component threw */
+  | { readonly kind: 'threw'; readonly body: AnswerBody }
+  /** the bootstrap refused (a capability refusal reached the top, bad arguments) */
+  | { readonly kind: 'refused'; readonly body: AnswerBody }
+  /** the result could not be turned into JSON within the caps */
+  | { readonly kind: 'invalid'; readonly body: AnswerBody }
+  /** no such method */
+  | { readonly kind: 'missing' }
+  /** the sandbox ended it: `code` is the worker's claim, checked by the host */
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  /** anything else: a broken or compromised worker */
+  | { readonly kind: 'garbage' };
+
+/** Decodes a worker's `done` (an untrusted object) into an {@link Answer}. */
+export function decodeAnswer(raw: unknown): Answer {
+  if (raw === null || typeof raw !== 'object') return { kind: 'garbage' };
+  const message = raw as Record<string, unknown>;
+  if (typeof message['x'] === 'string') {
+    const m = message['m'];
+    return { kind: 'failed', code: message['x'], message: typeof m === 'string' ? m : '' };
+  }
+  const r = message['r'];
+  if (typeof r !== 'string' || r.length === 0) return { kind: 'garbage' };
+  const rest = r.slice(1);
+  switch (r[0]) {
+    case TAG.result:
+      return { kind: 'value', text: rest };
+    case TAG.missing:
+      return { kind: 'missing' };
+    case TAG.error:
+      return { kind: 'threw', body: parseAnswerBody(rest) };
+    case TAG.refused:
+      return { kind: 'refused', body: parseAnswerBody(rest) };
+    case TAG.invalid:
+      return { kind: 'invalid', body: parseAnswerBody(rest) };
+    default:
+      return { kind: 'garbage' };
+  }
+}
+
+/** Parses an error body `{ message, stack, code }`, bounding every field. */
+export function parseAnswerBody(text: string): AnswerBody {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; stack?: unknown; code?: unknown } | null;
+    return {
+      message: typeof body?.message === 'string' ? body.message.slice(0, 4096) : 'unknown error',
+      stack: typeof body?.stack === 'string' ? body.stack.slice(0, 16384) : '',
+      code: typeof body?.code === 'string' ? body.code.slice(0, 64) : '',
+    };
+  } catch {
+    return { message: 'unknown error', stack: '', code: '' };
+  }
+}
 
 // ---------------------------------------------------------------- framing
 
@@ -119,7 +219,7 @@ export function encodeCallFrame(message: CallMessage): Buffer {
   const buf = frame(KIND_CALL, 28 + methodBytes + argsBytes);
   buf.writeDoubleLE(message.id, HEADER);
   buf.writeDoubleLE(message.key, HEADER + 8);
-  buf.writeDoubleLE(message.timeoutMs, HEADER + 16);
+  buf.writeDoubleLE(message.budgetMs, HEADER + 16);
   buf.writeUInt32LE(methodBytes, HEADER + 24);
   buf.write(message.method, HEADER + 28, 'utf8');
   buf.write(message.args, HEADER + 28 + methodBytes, 'utf8');
@@ -170,7 +270,7 @@ export function decodeFrame(body: Buffer): unknown {
         t: 'call',
         id: body.readDoubleLE(1),
         key: body.readDoubleLE(9),
-        timeoutMs: body.readDoubleLE(17),
+        budgetMs: body.readDoubleLE(17),
         method: body.toString('utf8', 29, methodEnd),
         args: body.toString('utf8', methodEnd),
       } satisfies CallMessage;

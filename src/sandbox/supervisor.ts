@@ -1,56 +1,61 @@
 /**
- * The supervisor: owns a pool of sandbox worker processes, maps tenants to workers (affinity),
- * queues calls per tenant, enforces every host-side limit (wall-clock deadlines, capability grants
- * and quotas), and replaces workers that crash, hang or lose control of an isolate.
+ * The supervisor: the sandbox's host side. Owns worker slots (one worker process each, plus a warm
+ * spare), maps each tenant to a slot (affinity), runs each tenant's loads and calls one at a time
+ * through its slot's scheduler, dispatches capability calls, and replaces workers that are broken.
+ *
+ * Time (time-model.ts, docs/sandbox.md): a tenant's budget counts only its own code's run time; a
+ * caller's deadline bounds its latency and never kills anything; a worker is killed only when it
+ * is itself broken (silent for seconds, dead, or holding an isolate that ignores termination).
+ * Ops that had not started on a dead worker run on its replacement; a tenant whose code took a
+ * worker down is moved to a worker of its own (quarantine) and waits out a growing back-off.
+ *
+ * Modules: component-spec.ts (spec validation), capability-dispatch.ts (capability calls),
+ * scheduler.ts (tenant queues, admission, deadlines), worker-process.ts (one process),
+ * spawn-args.ts (its command line), protocol.ts (frames and typed answers).
  *
  * Boundary: each worker is a child process with an empty environment; inside it one isolated-vm
  * isolate per tenant and one context per component. Nothing from a worker is trusted: its
  * messages are type-checked and all JSON is re-parsed here with dangerous keys dropped.
  */
-import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { JsonValue } from '../envelope/types.ts';
-import { ComponentError, ConfigError, EnvelopeError, SandboxError } from '../errors.ts';
+import { ComponentError, ConfigError, SandboxError } from '../errors.ts';
+import type { TokenBucket, HostCapability, LogEntry } from './capabilities.ts';
 import {
-  createKvCapability,
-  createLogCapability,
-  TokenBucket,
-  type CapabilityContext,
-  type HostCapability,
-  type LogEntry,
-} from './capabilities.ts';
-import { detectJail, jailCommand, jailSpawnIds, type Jail } from './jail.ts';
+  createCapabilityRegistry,
+  dispatchCapability,
+  REFUSAL_CODES,
+  type Invocation,
+} from './capability-dispatch.ts';
+import {
+  checkSpec,
+  ENTRY_NAME,
+  trimStack as trimStackOf,
+  type CheckedSpec,
+  type ComponentSpec,
+} from './component-spec.ts';
 import { decodeJson, encodeJson } from './json.ts';
-import { workerCommand } from './spawn-args.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
-import { CAPABILITY_NAME, ENTRY_CLASS_NAME as ENTRY_NAME, METHOD_NAME } from '../names.ts';
+import { parseAnswerBody as parseBody, type Answer, type HostMessage } from './protocol.ts';
+import { Scheduler } from './scheduler.ts';
+import {
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_QUEUED_PER_WORKER,
+  hostBackstopMs,
+  WORKER_CONCURRENCY,
+} from './time-model.ts';
+import { detectJail, type Jail } from './jail.ts';
 import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
-import {
-  parseCapabilityGrants,
-  parseSandboxLimits,
-  type CapabilityGrants,
-  type SandboxLimits,
-} from './limits.ts';
-import {
-  decodeFrame,
-  encodeCallFrame,
-  encodeJsonFrame,
-  encodeLoadFrame,
-  FATAL_MARKER,
-  FrameReader,
-  HOST_FD,
-  type HostMessage,
-  type WorkerMessage,
-} from './protocol.ts';
+import { BASE_FRAME_BYTES, WorkerProcess, type WorkerDeath } from './worker-process.ts';
 
 export type { LogEntry, HostCapability, CapabilityContext, CapabilityMethod } from './capabilities.ts';
 export type { KvStore } from './kv-store.ts';
 export type { SandboxLimits, CapabilityGrants } from './limits.ts';
+export type { ComponentSpec } from './component-spec.ts';
+export { trimStack } from './component-spec.ts';
 
 /** Options of {@link createSupervisor}; every one has a safe default. */
 export interface SupervisorOptions {
-  /** worker processes in the pool (default 2, at most 64) */
+  /** worker slots (processes serving tenants) in the pool (default 2, at most 64) */
   readonly workers?: number;
   /** receives `host.log(...)` entries (default: dropped) */
   readonly logger?: (entry: LogEntry) => void;
@@ -58,8 +63,14 @@ export interface SupervisorOptions {
   readonly kv?: KvStore;
   /** extra host capabilities components may be granted (names must not be `log` or `kv`) */
   readonly capabilities?: readonly HostCapability[];
-  /** heartbeat period in ms (default 1000); a worker silent for 2 periods beyond its longest call is replaced */
+  /** heartbeat period in ms (default 1000); a worker silent for max(3 s, 3 periods) is replaced */
   readonly heartbeatMs?: number;
+  /** default wall-clock deadline of a load or call, ms (default max(10 s, 3 x its callTimeoutMs)) */
+  readonly deadlineMs?: number;
+  /** ops waiting on the host per worker before ERR_OVERLOADED (default 256) */
+  readonly maxQueuedPerWorker?: number;
+  /** keep one booted spare worker to replace a dead one at once (default true) */
+  readonly spareWorker?: boolean;
   /** run workers inside this OS jail (from `resolveJail` in jail.ts; default: not jailed) */
   readonly jail?: Jail | undefined;
   /**
@@ -69,26 +80,12 @@ export interface SupervisorOptions {
   readonly workerMemoryCapMb?: number;
 }
 
-/** What to run: already verified and policy-checked by the loader (the source is still hostile). */
-export interface ComponentSpec {
-  readonly tenant: string;
-  readonly identifier: string;
-  readonly version: number;
-  /** hex SHA-256 of the statement payload */
-  readonly digest: string;
-  /** the class name to instantiate */
-  readonly entry: string;
-  readonly source: string;
-  readonly params: JsonValue;
-  readonly artifacts: Readonly<Record<string, Uint8Array>>;
-  readonly grants: CapabilityGrants;
-  readonly limits: SandboxLimits;
-  /**
-   * Whether BigInt values may be made at run time (`BigInt()`, BigInt typed arrays,
-   * `DataView#getBigInt64`); default false. BigInt work ignores the isolate timeout: grant only
-   * to tenants whose policy allows BigInt literals (`syntax.allow: [BigIntLiteral]`).
-   */
-  readonly bigint?: boolean;
+/** Per-call options of {@link SandboxedComponent.invoke}. */
+export interface InvokeOptions {
+  /** wall-clock deadline from now, ms (default: the supervisor's) */
+  readonly deadlineMs?: number;
+  /** aborts the call: a waiting call is cancelled, a running one is no longer awaited */
+  readonly signal?: AbortSignal;
 }
 
 /** A component running in the sandbox. */
@@ -98,10 +95,12 @@ export interface SandboxedComponent {
   /**
    * Calls a method with JSON arguments; resolves its JSON result.
    * @throws SandboxError ERR_SANDBOX_CLOSED, ERR_METHOD_NOT_FOUND, ERR_ARGS_INVALID, ERR_RESULT_INVALID,
-   *   ERR_TIMEOUT, ERR_MEMORY_LIMIT, ERR_SANDBOX_CRASHED, ERR_QUEUE_FULL, ERR_CAPABILITY_DENIED,
-   *   ERR_QUOTA_EXCEEDED, ERR_INSTANTIATE (re-instantiation failed)
+   *   ERR_TIMEOUT, ERR_MEMORY_LIMIT, ERR_SANDBOX_CRASHED, ERR_QUEUE_FULL, ERR_OVERLOADED, ERR_DEADLINE,
+   *   ERR_CAPABILITY_DENIED, ERR_QUOTA_EXCEEDED, ERR_INSTANTIATE (re-instantiation failed)
    * @throws ComponentError ERR_COMPONENT_THREW
    */
+  invoke(method: string, args: readonly JsonValue[], options?: InvokeOptions): Promise<JsonValue>;
+  /** `invoke(method, args)` with the default deadline. */
   call(method: string, ...args: JsonValue[]): Promise<JsonValue>;
   /** Drops the component's context; later calls reject with ERR_SANDBOX_CLOSED. */
   dispose(): Promise<void>;
@@ -109,16 +108,22 @@ export interface SandboxedComponent {
 
 /** Counters for monitoring and tests. */
 export interface SupervisorStats {
-  /** live worker processes */
+  /** live worker processes serving tenants (spare not counted) */
   readonly workers: number;
   /** (worker, tenant) isolates holding at least one loaded component */
   readonly isolates: number;
   /** loaded components */
   readonly components: number;
-  /** workers replaced after a crash, hang or kill */
+  /** workers replaced after they died or were found broken */
   readonly restarts: number;
-  /** pids of live workers */
+  /** pids of live workers serving tenants */
   readonly pids: readonly number[];
+  /** ops waiting on the host for their turn */
+  readonly waiting: number;
+  /** ops running on workers */
+  readonly running: number;
+  /** tenants moved to a worker of their own after taking a worker down */
+  readonly quarantined: number;
 }
 
 /** The sandbox's host side. */
@@ -127,28 +132,30 @@ export interface Supervisor {
    * Loads a component into a fresh context of its tenant's isolate and constructs its entry class.
    * @throws ConfigError ERR_CONFIG_INVALID (bad spec, unknown capability in grants)
    * @throws EnvelopeError ERR_JSON_INVALID (params are not JSON)
-   * @throws SandboxError ERR_INSTANTIATE, ERR_TIMEOUT, ERR_MEMORY_LIMIT, ERR_SANDBOX_CRASHED, ERR_SANDBOX_CLOSED
+   * @throws SandboxError ERR_INSTANTIATE, ERR_TIMEOUT, ERR_MEMORY_LIMIT, ERR_SANDBOX_CRASHED,
+   *   ERR_SANDBOX_CLOSED, ERR_QUEUE_FULL, ERR_OVERLOADED, ERR_DEADLINE
    */
-  instantiate(spec: ComponentSpec): Promise<SandboxedComponent>;
+  instantiate(spec: ComponentSpec, options?: InvokeOptions): Promise<SandboxedComponent>;
   /** Rejects everything pending, kills every worker, leaves no process or handle behind. */
   close(): Promise<void>;
   stats(): SupervisorStats;
 }
 
-/** Largest frame a worker may send before it holds a component (ready, pong, errors). */
-const BASE_FRAME_BYTES = 1024 * 1024;
-/** Extra time the host gives a worker beyond a call's deadline before killing it. */
-const KILL_GRACE_MS = 400;
-const MAX_IDENTIFIER_IN_FILENAME = 128;
-
 /** Most callable methods one component may advertise. */
 const MAX_METHODS = 1000;
-const SANDBOX_CODES: ReadonlySet<string> = new Set([
+/** Sandbox codes a worker may claim for a failed op; anything else is a crash. */
+const WORKER_CODES: ReadonlySet<string> = new Set([
   'ERR_TIMEOUT',
   'ERR_MEMORY_LIMIT',
   'ERR_SANDBOX_CRASHED',
   'ERR_SANDBOX_CLOSED',
   'ERR_METHOD_NOT_FOUND',
+]);
+/** Failures after which the worker has disposed the tenant's isolate. */
+const ISOLATE_LOST_CODES: ReadonlySet<string> = new Set([
+  'ERR_TIMEOUT',
+  'ERR_MEMORY_LIMIT',
+  'ERR_SANDBOX_CRASHED',
 ]);
 const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
   'workers',
@@ -156,80 +163,48 @@ const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
   'kv',
   'capabilities',
   'heartbeatMs',
+  'deadlineMs',
+  'maxQueuedPerWorker',
+  'spareWorker',
   'jail',
   'workerMemoryCapMb',
 ]);
-const REFUSAL_CODES: ReadonlySet<string> = new Set([
-  'ERR_CAPABILITY_DENIED',
-  'ERR_QUOTA_EXCEEDED',
-  'ERR_ARGS_INVALID',
-]);
+/** First quarantine back-off of a tenant that took a worker down; doubles per crash, up to the max. */
+const QUARANTINE_BASE_MS = 1000;
+const QUARANTINE_MAX_MS = 60_000;
+/** Longest close() waits for worker processes to exit after SIGKILL. */
+const CLOSE_WAIT_MS = 5000;
 
 type SandboxCode = ConstructorParameters<typeof SandboxError>[0];
 
-interface Invocation {
-  capCalls: number;
-}
-
-interface Record_ {
-  readonly id: number;
-  readonly spec: ComponentSpec;
-  readonly filename: string;
-  readonly meta: string;
-  readonly artifactNames: readonly string[];
-  readonly artifactBytes: readonly Uint8Array[];
-  /** hex SHA-256 of spec.source, computed here (the worker's compiled-script cache key) */
-  readonly sourceSha256: string;
-  readonly slot: number;
-  /** incarnation key inside the worker, undefined when not loaded */
+interface ComponentRecord extends CheckedSpec {
+  readonly tenant: TenantState;
+  /** the process the key belongs to, undefined when not loaded */
+  worker: WorkerProcess | undefined;
   key: number | undefined;
-  /** worker generation the key belongs to */
-  gen: number;
-  loading: Promise<void> | undefined;
   methods: ReadonlySet<string>;
   disposed: boolean;
   readonly active: Set<Invocation>;
 }
 
-interface PendingOp {
-  readonly tenant: string;
-  readonly resolve: (message: { r?: string; x?: string; m?: string }) => void;
-  readonly reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
-  timedOut: boolean;
-}
-
 interface Slot {
-  readonly index: number;
-  proc: ChildProcess | undefined;
-  /** the host's end of the worker's frame pipe */
-  pipe: Socket | undefined;
-  gen: number;
-  ready: boolean;
-  outbox: Buffer[];
-  /** largest frame accepted from the worker (grows with the limits of the components it holds) */
-  maxFrame: number;
-  flushScheduled: boolean;
-  readonly pending: Map<number, PendingOp>;
-  readonly records: Map<number, Record_>;
-  readonly tenantKeys: Map<string, number>;
-  stderr: string;
-  lastPong: number;
-  pingSent: number;
-}
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  worker: WorkerProcess | undefined;
+  readonly scheduler: Scheduler;
+  /** a quarantine slot serves one tenant */
+  readonly privateTo: string | undefined;
 }
 
 interface TenantState {
-  readonly slot: number;
-  active: number;
-  readonly queue: Waiter[];
+  readonly name: string;
+  slot: Slot;
   readonly buckets: Map<string, TokenBucket>;
+  /** worker deaths this tenant caused */
+  crashes: number;
+  /** performance.now() before which its ops are refused (quarantine back-off) */
+  backoffUntil: number;
 }
+
+let nextComponentKey = 0;
 
 /**
  * Creates a supervisor. Workers start lazily, on the first component of a tenant mapped to them.
@@ -241,265 +216,134 @@ interface TenantState {
  * await supervisor.close();
  */
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
-  for (const key of Reflect.ownKeys(options)) {
-    // A misspelt option is an error, never a silently ignored security knob.
-    if (typeof key !== 'string' || !SUPERVISOR_OPTIONS.has(key)) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `unknown supervisor option ${String(key).slice(0, 64)}`);
-    }
-  }
-  const workerCount = options.workers ?? 2;
-  if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 64) {
-    throw new ConfigError(
-      'ERR_CONFIG_INVALID',
-      `workers: expected an integer in [1, 64], got ${String(workerCount)}`,
-    );
-  }
-  const heartbeatMs = options.heartbeatMs ?? 1000;
-  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 10 || heartbeatMs > 600_000) {
-    throw new ConfigError(
-      'ERR_CONFIG_INVALID',
-      `heartbeatMs: expected an integer in [10, 600000], got ${String(heartbeatMs)}`,
-    );
-  }
-  const jail = options.jail;
-  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
-  // only the one this process's detection produced is accepted.
-  if (jail !== undefined && jail !== detectJail().jail) {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
-  }
-  const fixedCapMb = options.workerMemoryCapMb;
-  if (
-    fixedCapMb !== undefined &&
-    (!Number.isInteger(fixedCapMb) || fixedCapMb < 64 || fixedCapMb > 1_048_576)
-  ) {
-    throw new ConfigError(
-      'ERR_CONFIG_INVALID',
-      `workerMemoryCapMb: expected an integer in [64, 1048576], got ${String(fixedCapMb)}`,
-    );
-  }
-  const logger = options.logger ?? ((): void => undefined);
+  const settings = parseOptions(options);
   const kv: KvStore = options.kv ?? new MemoryKvStore();
-  const capabilities = new Map<string, HostCapability>();
-  capabilities.set('log', createLogCapability(logger));
-  capabilities.set('kv', createKvCapability(kv));
-  // Defends against a malformed option crashing with an untyped TypeError: shapes are checked first.
-  if (options.capabilities !== undefined && !Array.isArray(options.capabilities)) {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'capabilities: expected an array');
-  }
-  for (const capability of options.capabilities ?? []) {
-    if (
-      typeof capability?.name !== 'string' ||
-      capability.methods === null ||
-      typeof capability.methods !== 'object' ||
-      !CAPABILITY_NAME.test(capability.name) ||
-      capabilities.has(capability.name)
-    ) {
-      throw new ConfigError(
-        'ERR_CONFIG_INVALID',
-        `capability ${String(capability?.name).slice(0, 64)}: expected a free, valid name and a methods object`,
-      );
-    }
-    for (const method of Object.keys(capability.methods)) {
-      if (!METHOD_NAME.test(method) || typeof capability.methods[method]?.handler !== 'function') {
-        throw new ConfigError(
-          'ERR_CONFIG_INVALID',
-          `capability ${capability.name}: method ${method.slice(0, 64)} is invalid`,
-        );
-      }
-    }
-    capabilities.set(capability.name, capability);
-  }
-
+  const capabilities = createCapabilityRegistry(
+    options.logger ?? ((): void => undefined),
+    kv,
+    options.capabilities,
+  );
   const slots: Slot[] = [];
-  for (let i = 0; i < workerCount; i++) {
-    slots.push({
-      index: i,
-      proc: undefined,
-      pipe: undefined,
-      gen: 0,
-      ready: false,
-      outbox: [],
-      maxFrame: BASE_FRAME_BYTES,
-      flushScheduled: false,
-      pending: new Map(),
-      records: new Map(),
-      tenantKeys: new Map(),
-      stderr: '',
-      lastPong: 0,
-      pingSent: 0,
-    });
-  }
+  for (let i = 0; i < settings.workers; i++) slots.push(newSlot(undefined));
   const tenants = new Map<string, TenantState>();
+  /** every process not yet exited, spare and dying ones included */
+  const processes = new Set<WorkerProcess>();
+  const owners = new Map<WorkerProcess, Slot>();
+  let spare: WorkerProcess | undefined;
   let closed = false;
-  let nextId = 0;
-  let nextKey = 0;
-  let nextTenantKey = 0;
   let restarts = 0;
   let heartbeat: NodeJS.Timeout | undefined;
   let memoryWatch: NodeJS.Timeout | undefined;
-  /** exit of every worker process not yet reaped */
-  const exits = new Set<Promise<void>>();
+
+  function newSlot(privateTo: string | undefined): Slot {
+    const slot: Slot = {
+      worker: undefined,
+      privateTo,
+      scheduler: new Scheduler({
+        concurrency: WORKER_CONCURRENCY,
+        maxQueued: settings.maxQueuedPerWorker,
+        canStart: () => slot.worker?.ready === true,
+      }),
+    };
+    return slot;
+  }
 
   // ---------------------------------------------------------------- workers
 
-  function spawn(slot: Slot): void {
-    slot.gen++;
-    slot.ready = false;
-    slot.stderr = '';
-    slot.tenantKeys.clear();
-    // A dedicated Unix socket pair at the worker's fd 3 carries length-prefixed frames (protocol.ts):
-    // cheaper per message than Node's IPC channel, and every frame from the worker is bounded.
-    const inner = workerCommand();
-    // The jail (bwrap) keeps fd 3 open across its exec: the socket pair reaches the worker as today.
-    const { command, args } = jail === undefined ? inner : jailCommand(jail, inner);
-    const proc = spawnProcess(command, [...args], {
-      // Defends against secret theft after a full isolate escape: the worker sees no host variables.
-      env: {},
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      ...(jail === undefined ? {} : jailSpawnIds(jail)),
-    });
-    const pipe = proc.stdio[HOST_FD] as Socket;
-    slot.proc = proc;
-    slot.pipe = pipe;
-    slot.maxFrame = BASE_FRAME_BYTES;
-    slot.lastPong = performance.now();
-    const gen = slot.gen;
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
-      // Keep only a short tail: a hostile worker may write without end.
-      slot.stderr = (slot.stderr + chunk).slice(-4096);
-    });
-    const reader = new FrameReader(() => slot.maxFrame);
-    pipe.on('data', (chunk: Buffer) => {
-      if (slot.gen !== gen) return;
-      try {
-        for (const body of reader.push(chunk)) {
-          onWorkerMessage(slot, decodeFrame(body));
-          if (slot.gen !== gen) return;
-        }
-      } catch {
-        // Defends against a broken or compromised worker: an oversized or malformed frame ends it.
-        if (slot.gen === gen) kill(slot);
-      }
-    });
-    pipe.on('error', () => {
-      if (slot.gen === gen) kill(slot);
-    });
-    const exited = new Promise<void>((resolve) => {
-      const gone = (): void => {
-        if (!exits.has(exited)) return;
-        exits.delete(exited);
-        onWorkerGone(slot, gen);
-        resolve();
-      };
-      proc.once('close', gone);
-      // A process that never started (spawn failure) emits 'error' and may never emit 'close'.
-      proc.on('error', () => {
-        if (proc.pid === undefined) gone();
-      });
-    });
-    exits.add(exited);
-    // Idle workers must not keep the embedding app alive; in-flight calls hold their own timers.
-    proc.unref();
-    pipe.unref();
-    ensureHeartbeat();
-  }
-
-  function ensureSlot(slot: Slot): void {
-    if (slot.proc === undefined) spawn(slot);
-  }
-
-  function send(slot: Slot, message: HostMessage): void {
-    slot.outbox.push(
-      message.t === 'call'
-        ? encodeCallFrame(message)
-        : message.t === 'load'
-          ? encodeLoadFrame(message)
-          : encodeJsonFrame(message),
+  function spawnWorker(): WorkerProcess {
+    const worker = new WorkerProcess(
+      {
+        onReady: (w) => {
+          owners.get(w)?.scheduler.kick();
+          // The spare boots after a serving worker is up, never competing with it for the CPU.
+          if (settings.spareWorker && !closed && spare === undefined && owners.has(w)) spare = spawnWorker();
+        },
+        onCapability: (w, message) => void onCapability(w, message),
+        onLost: (w, keys) => {
+          for (const key of keys) {
+            const record =
+              typeof key === 'number' ? (w.records.get(key) as ComponentRecord | undefined) : undefined;
+            if (record === undefined) continue;
+            w.records.delete(key as number);
+            if (record.worker === w) record.key = undefined;
+          }
+        },
+        onGone: onWorkerGone,
+      },
+      settings.jail,
     );
-    if (slot.ready && !slot.flushScheduled) {
-      slot.flushScheduled = true;
-      queueMicrotask(() => flush(slot));
+    processes.add(worker);
+    void worker.exited.then(() => processes.delete(worker));
+    ensureHeartbeat();
+    return worker;
+  }
+
+  /** The slot's live worker: its own, the warm spare, or a new one; and a new spare behind it. */
+  function ensureWorker(slot: Slot): WorkerProcess {
+    if (slot.worker !== undefined && !slot.worker.gone) return slot.worker;
+    let worker: WorkerProcess;
+    if (spare !== undefined && !spare.gone) {
+      worker = spare;
+      spare = undefined;
+    } else {
+      worker = spawnWorker();
+    }
+    slot.worker = worker;
+    owners.set(worker, slot);
+    if (worker.ready) {
+      if (settings.spareWorker && !closed && spare === undefined) spare = spawnWorker();
+      slot.scheduler.kick();
+    }
+    return worker;
+  }
+
+  function onWorkerGone(worker: WorkerProcess, death: WorkerDeath): void {
+    const slot = owners.get(worker);
+    owners.delete(worker);
+    if (worker === spare) spare = undefined;
+    for (const record of worker.records.values()) {
+      const r = record as ComponentRecord;
+      if (r.worker === worker) {
+        r.key = undefined;
+        r.worker = undefined;
+      }
+    }
+    worker.records.clear();
+    if (slot === undefined || slot.worker !== worker || closed) return;
+    slot.worker = undefined;
+    if (death.killedBy !== 'close') restarts++;
+    // Defends against one tenant crashing its co-tenants again and again: a tenant whose isolate
+    // took the worker down (lost control, or ignored termination) runs on a worker of its own from
+    // now on, after a back-off that doubles with each crash.
+    for (const name of new Set([...death.fatal, ...death.runaway])) quarantine(name);
+    if (worker.booted) {
+      // Replaced now (by the warm spare, when there is one): ops that never started here wait in
+      // the slot's queue and run on the replacement.
+      ensureWorker(slot);
+    } else {
+      // A worker that died before it was ready is not respawned eagerly: no crash loop when
+      // workers cannot start. The ops waiting for it fail; the next op tries again.
+      slot.scheduler.failWaiting(
+        () => new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker could not start'),
+      );
     }
   }
 
-  function flush(slot: Slot): void {
-    slot.flushScheduled = false;
-    if (!slot.ready || slot.pipe === undefined || slot.outbox.length === 0) return;
-    const batch = slot.outbox;
-    slot.outbox = [];
-    // One write (one syscall) for everything queued in this tick.
-    slot.pipe.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
-  }
-
-  /** Kills a worker and settles everything it held at once; its late messages are ignored. */
-  function kill(slot: Slot): void {
-    const proc = slot.proc;
-    if (proc === undefined) return;
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    retire(slot, new Set());
-  }
-
-  /** The worker died on its own: find out whether an isolate lost control (fatal marker). */
-  function onWorkerGone(slot: Slot, gen: number): void {
-    if (slot.gen !== gen) return;
-    const fatal = new Set<number>();
-    for (const match of slot.stderr.matchAll(new RegExp(`${FATAL_MARKER} (\\d+)`, 'g')))
-      fatal.add(Number(match[1]));
-    const fatalTenants = new Set<string>();
-    for (const [tenant, key] of slot.tenantKeys) if (fatal.has(key)) fatalTenants.add(tenant);
-    retire(slot, fatalTenants);
-  }
-
-  function retire(slot: Slot, fatalTenants: ReadonlySet<string>): void {
-    // A new generation: messages and exit events of the old process no longer count.
-    slot.gen++;
-    const wasReady = slot.ready;
-    slot.proc = undefined;
-    slot.pipe?.destroy();
-    slot.pipe = undefined;
-    slot.ready = false;
-    slot.outbox = [];
-    slot.tenantKeys.clear();
-    if (!closed) restarts++;
-    for (const record of slot.records.values()) record.key = undefined;
-    slot.records.clear();
-    const pending = [...slot.pending.values()];
-    slot.pending.clear();
-    for (const op of pending) {
-      if (op.timer !== undefined) clearTimeout(op.timer);
-      if (closed) op.reject(new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
-      else if (op.timedOut) op.reject(new SandboxError('ERR_TIMEOUT', 'the call overran its time limit'));
-      else if (fatalTenants.has(op.tenant)) {
-        op.reject(
-          new SandboxError(
-            'ERR_MEMORY_LIMIT',
-            'the isolate ran out of its memory limit; its worker was replaced',
-          ),
-        );
-      } else
-        op.reject(new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker died; it will be replaced'));
-    }
-    // Replace the worker now, so the next call finds it booted (components reload lazily). A worker
-    // that died before it was ready is not respawned eagerly: no crash loop when workers cannot start.
-    if (!closed && wasReady) spawn(slot);
+  function quarantine(name: string): void {
+    const state = tenants.get(name);
+    if (state === undefined) return;
+    state.crashes++;
+    const backoff = Math.min(QUARANTINE_MAX_MS, QUARANTINE_BASE_MS * 2 ** (state.crashes - 1));
+    state.backoffUntil = performance.now() + backoff;
+    if (state.slot.privateTo !== name) state.slot = newSlot(name);
   }
 
   function ensureHeartbeat(): void {
     if (heartbeat !== undefined || closed) return;
     heartbeat = setInterval(() => {
       const now = performance.now();
-      for (const slot of slots) {
-        if (slot.proc === undefined || !slot.ready) continue;
-        // A worker that stops answering (wedged by V8, blocked, stopped) is killed and replaced.
-        if (slot.pingSent > slot.lastPong && now - slot.lastPong > 2 * heartbeatMs + longestCall(slot)) {
-          kill(slot);
-          continue;
-        }
-        slot.pingSent = now;
-        send(slot, { t: 'ping', n: Math.floor(now) });
-      }
-    }, heartbeatMs);
+      for (const worker of processes) worker.heartbeat(now, settings.heartbeatMs);
+    }, settings.heartbeatMs);
     heartbeat.unref();
     if (CAN_MEASURE_RSS) {
       memoryWatch = setInterval(checkMemory, MEMORY_POLL_MS);
@@ -514,214 +358,51 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
    * growing call is almost always among them), and components reload on their next call.
    */
   function checkMemory(): void {
-    for (const slot of slots) {
-      const pid = slot.proc?.pid;
-      if (pid === undefined || slot.records.size === 0) continue;
+    for (const worker of owners.keys()) {
+      const pid = worker.pid;
+      if (pid === undefined || worker.gone || worker.records.size === 0) continue;
       const rssKb = processTreeRssKb(pid);
-      if (rssKb === undefined || rssKb <= workerCapMb(slot) * 1024) continue;
-      const responsible = new Set<string>();
-      for (const op of slot.pending.values()) responsible.add(op.tenant);
-      const proc = slot.proc!;
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      retire(slot, responsible);
+      if (rssKb === undefined || rssKb <= workerCapMb(worker) * 1024) continue;
+      worker.kill('memory');
     }
   }
 
-  function workerCapMb(slot: Slot): number {
-    if (fixedCapMb !== undefined) return fixedCapMb;
+  function workerCapMb(worker: WorkerProcess): number {
+    if (settings.workerMemoryCapMb !== undefined) return settings.workerMemoryCapMb;
     // One isolate per tenant on this worker; its memoryLimit is that of the tenant's first component
     // (the largest of its components is counted: never below the real limit).
     const isolates = new Map<string, number>();
-    for (const record of slot.records.values()) {
-      const { tenant, limits } = record.spec;
+    for (const record of worker.records.values()) {
+      const { tenant, limits } = (record as ComponentRecord).spec;
       isolates.set(tenant, Math.max(isolates.get(tenant) ?? 0, limits.memoryMb));
     }
-    return workerMemoryCapMb(isolates.values(), slot.records.size);
-  }
-
-  function longestCall(slot: Slot): number {
-    let max = 0;
-    for (const record of slot.records.values()) max = Math.max(max, record.spec.limits.callTimeoutMs);
-    return max + KILL_GRACE_MS;
-  }
-
-  function onWorkerMessage(slot: Slot, raw: unknown): void {
-    if (raw === null || typeof raw !== 'object') return;
-    const message = raw as WorkerMessage;
-    switch (message.t) {
-      case 'ready':
-        slot.ready = true;
-        slot.lastPong = performance.now();
-        if (slot.outbox.length > 0) flush(slot);
-        return;
-      case 'pong':
-        slot.lastPong = performance.now();
-        return;
-      case 'done': {
-        if (typeof message.id !== 'number') return;
-        const op = slot.pending.get(message.id);
-        if (op === undefined) return;
-        slot.pending.delete(message.id);
-        if (op.timer !== undefined) clearTimeout(op.timer);
-        const answer: { r?: string; x?: string; m?: string } = {};
-        if (typeof message.r === 'string') answer.r = message.r;
-        if (typeof message.x === 'string') answer.x = message.x;
-        if (typeof message.m === 'string') answer.m = message.m;
-        op.resolve(answer);
-        return;
-      }
-      case 'cap':
-        void onCapability(slot, message);
-        return;
-      case 'lost':
-        if (!Array.isArray(message.keys)) return;
-        for (const key of message.keys) {
-          const record = typeof key === 'number' ? slot.records.get(key) : undefined;
-          if (record === undefined) continue;
-          slot.records.delete(key as number);
-          record.key = undefined;
-        }
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** Sends a request and waits for its `done`; the host timer kills the worker past deadline + grace. */
-  function request(
-    slot: Slot,
-    tenant: string,
-    build: (id: number) => HostMessage,
-    deadline: number,
-  ): Promise<{ r?: string; x?: string; m?: string }> {
-    ensureSlot(slot);
-    const id = ++nextId;
-    return new Promise((resolve, reject) => {
-      const op: PendingOp = { tenant, resolve, reject, timer: undefined, timedOut: false };
-      // Whole milliseconds: timers of equal duration share one Node timer list (no per-call list).
-      const wait = Math.ceil(Math.max(1, deadline - performance.now())) + KILL_GRACE_MS;
-      // Defends against a worker that never answers (BigInt overrun, wedged isolate, blocked loop):
-      // the host's own wall clock settles the call and replaces the worker.
-      op.timer = setTimeout(() => {
-        op.timedOut = true;
-        slot.pending.delete(id);
-        kill(slot);
-        reject(new SandboxError('ERR_TIMEOUT', 'the call overran its time limit; its worker was replaced'));
-      }, wait);
-      slot.pending.set(id, op);
-      send(slot, build(id));
-    });
+    return workerMemoryCapMb(isolates.values(), worker.records.size);
   }
 
   // ---------------------------------------------------------------- capabilities
 
-  async function onCapability(slot: Slot, message: Extract<WorkerMessage, { t: 'cap' }>): Promise<void> {
+  async function onCapability(
+    worker: WorkerProcess,
+    message: {
+      readonly key: unknown;
+      readonly req: unknown;
+      readonly cap: unknown;
+      readonly method: unknown;
+      readonly args: unknown;
+    },
+  ): Promise<void> {
     const { key, req } = message;
     if (typeof key !== 'number' || typeof req !== 'number') return;
-    const gen = slot.gen;
-    const reply = (ok: boolean, text: string, code = ''): void => {
-      if (slot.gen === gen) send(slot, { t: 'capres', key, req, ok, text, code });
-    };
-    const record = slot.records.get(key);
-    if (record === undefined || record.disposed) {
-      reply(false, 'the component is not loaded', 'ERR_CAPABILITY_DENIED');
-      return;
-    }
-    try {
-      const value = await runCapability(record, message);
-      reply(
-        true,
-        value === undefined
-          ? ''
-          : encodeJson(
-              value,
-              record.spec.limits.maxResultBytes,
-              record.spec.limits.maxJsonDepth,
-              'ERR_RESULT_INVALID',
-              'capability result',
-            ),
-      );
-    } catch (error) {
-      if (error instanceof SandboxError && REFUSAL_CODES.has(error.code))
-        reply(false, error.message, error.code);
-      // Defends against leaking host internals (paths, secrets) through a handler's own error text.
-      else
-        reply(
-          false,
-          `capability ${String(message.cap)}.${String(message.method)} failed`,
-          'ERR_CAPABILITY_DENIED',
-        );
-    }
-  }
-
-  async function runCapability(
-    record: Record_,
-    message: Extract<WorkerMessage, { t: 'cap' }>,
-  ): Promise<JsonValue | undefined> {
-    const { spec } = record;
-    const { cap, method } = message;
-    if (typeof cap !== 'string' || typeof method !== 'string') {
-      throw new SandboxError('ERR_CAPABILITY_DENIED', 'malformed capability request');
-    }
-    const capability = capabilities.get(cap);
-    const grant = Object.hasOwn(spec.grants, cap) ? spec.grants[cap] : undefined;
-    // Defends against calls to capabilities the policy did not grant (a forged stub or a wild worker).
-    if (capability === undefined || grant === undefined || !Object.hasOwn(capability.methods, method)) {
-      throw new SandboxError(
-        'ERR_CAPABILITY_DENIED',
-        `capability ${cap.slice(0, 64)}.${method.slice(0, 64)} is not granted`,
-      );
-    }
-    // Defends against background work reaching the host after its call ended.
-    if (record.active.size === 0) {
-      throw new SandboxError(
-        'ERR_CAPABILITY_DENIED',
-        'capabilities may only be called while a call is running',
-      );
-    }
-    let over = false;
-    for (const invocation of record.active) {
-      invocation.capCalls++;
-      if (invocation.capCalls > spec.limits.maxCapabilityCalls) over = true;
-    }
-    if (over) {
-      throw new SandboxError(
-        'ERR_QUOTA_EXCEEDED',
-        `more than ${spec.limits.maxCapabilityCalls} capability calls in one call`,
-      );
-    }
-    const limits = Object.freeze({ ...capability.limits, ...grant });
-    const state = tenantState(spec.tenant);
-    const rate = limits['callsPerSecond'];
-    if (rate !== undefined) {
-      let bucket = state.buckets.get(cap);
-      if (bucket === undefined) {
-        bucket = new TokenBucket(rate);
-        state.buckets.set(cap, bucket);
-      }
-      if (!bucket.take())
-        throw new SandboxError('ERR_QUOTA_EXCEEDED', `${cap} is limited to ${rate} calls per second`);
-    }
-    const args = decodeJson(
-      message.args,
-      spec.limits.maxArgBytes,
-      spec.limits.maxJsonDepth + 1,
-      'ERR_ARGS_INVALID',
-      'capability arguments',
-    );
-    if (!Array.isArray(args))
-      throw new SandboxError('ERR_ARGS_INVALID', 'capability arguments must be an array');
-    const entry = capability.methods[method]!;
-    const ctx: CapabilityContext = Object.freeze({
-      tenant: spec.tenant,
-      identifier: spec.identifier,
-      version: spec.version,
-      limits,
-    });
-    const problem = entry.validate?.(args, ctx);
-    if (problem !== undefined) throw new SandboxError('ERR_ARGS_INVALID', `${cap}.${method}: ${problem}`);
-    const value = await entry.handler(ctx, ...(args as JsonValue[]));
-    return value;
+    const record = worker.records.get(key) as ComponentRecord | undefined;
+    const reply =
+      record === undefined || record.disposed
+        ? { ok: false, text: 'the component is not loaded', code: 'ERR_CAPABILITY_DENIED' }
+        : await dispatchCapability(
+            capabilities,
+            { spec: record.spec, active: record.active, buckets: record.tenant.buckets },
+            message,
+          );
+    if (!worker.gone) worker.send({ t: 'capres', key, req, ...reply });
   }
 
   // ---------------------------------------------------------------- tenants
@@ -730,192 +411,183 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     let state = tenants.get(tenant);
     if (state === undefined) {
       // Affinity: a tenant stays on one worker slot; new tenants go to the least loaded slot.
-      const counts = new Array<number>(slots.length).fill(0);
-      for (const s of tenants.values()) counts[s.slot]!++;
-      let best = 0;
-      for (let i = 1; i < counts.length; i++) if (counts[i]! < counts[best]!) best = i;
-      state = { slot: best, active: 0, queue: [], buckets: new Map() };
+      const counts = new Map<Slot, number>(slots.map((slot) => [slot, 0]));
+      for (const s of tenants.values()) if (counts.has(s.slot)) counts.set(s.slot, counts.get(s.slot)! + 1);
+      let best = slots[0]!;
+      for (const slot of slots) if (counts.get(slot)! < counts.get(best)!) best = slot;
+      state = { name: tenant, slot: best, buckets: new Map(), crashes: 0, backoffUntil: 0 };
       tenants.set(tenant, state);
     }
     return state;
   }
 
-  function acquire(state: TenantState, limits: SandboxLimits, deadline: number): Promise<void> | undefined {
-    if (state.active < limits.maxConcurrentCalls) {
-      state.active++;
-      return undefined;
-    }
-    // Defends against one tenant flooding the node: a bounded queue, then ERR_QUEUE_FULL.
-    if (state.queue.length >= limits.maxQueuedCalls) {
-      return Promise.reject(
-        new SandboxError('ERR_QUEUE_FULL', `the tenant already has ${state.queue.length} calls waiting`),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(
-          () => {
-            const index = state.queue.indexOf(waiter);
-            if (index >= 0) state.queue.splice(index, 1);
-            reject(new SandboxError('ERR_TIMEOUT', 'the call timed out while waiting in the tenant queue'));
-          },
-          Math.max(1, deadline - performance.now()),
-        ),
-      };
-      state.queue.push(waiter);
-    });
-  }
-
-  function release(state: TenantState): void {
-    const next = state.queue.shift();
-    if (next === undefined) {
-      state.active--;
-      return;
-    }
-    clearTimeout(next.timer);
-    next.resolve();
-  }
-
-  function tenantKey(slot: Slot, tenant: string): number {
-    let key = slot.tenantKeys.get(tenant);
-    if (key === undefined) {
-      key = ++nextTenantKey;
-      slot.tenantKeys.set(tenant, key);
-    }
-    return key;
+  /**
+   * Runs one op of a tenant on its turn, on its slot's live worker. A tenant moved to quarantine
+   * while the op waited is resubmitted to its new slot (deadline unchanged).
+   */
+  function schedule<T>(
+    state: TenantState,
+    limits: ComponentSpec['limits'],
+    what: string,
+    invoke: InvokeOptions | undefined,
+    work: (worker: WorkerProcess) => Promise<T>,
+  ): Promise<T> {
+    if (closed) return Promise.reject(new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
+    const deadlineMs = invoke?.deadlineMs ?? Math.max(settings.deadlineMs, 3 * limits.callTimeoutMs);
+    const deadline = performance.now() + deadlineMs;
+    const submit = (slot: Slot): Promise<T> => {
+      const wait = state.backoffUntil - performance.now();
+      if (wait > 0) {
+        // A quarantined tenant's ops wait out its back-off (a crash loop costs it, not the node).
+        if (performance.now() + wait >= deadline) {
+          return Promise.reject(
+            new SandboxError(
+              'ERR_OVERLOADED',
+              `the tenant is quarantined after its code took a worker down; retry in about ${Math.ceil(wait)} ms`,
+              { retryAfterMs: Math.ceil(wait) },
+            ),
+          );
+        }
+        return new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(wait))).then(() =>
+          submit(state.slot),
+        );
+      }
+      ensureWorker(slot);
+      return slot.scheduler.submit({
+        tenant: state.name,
+        what,
+        deadline,
+        signal: invoke?.signal,
+        maxWaiting: limits.maxConcurrentCalls + limits.maxQueuedCalls - 1,
+        run: () => {
+          if (state.slot !== slot) return submit(state.slot);
+          if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed');
+          return work(ensureWorker(slot));
+        },
+      });
+    };
+    return submit(state.slot);
   }
 
   // ---------------------------------------------------------------- components
 
-  function loadRecord(record: Record_, deadline: number): Promise<void> {
-    if (record.loading !== undefined) return record.loading;
-    const slot = slots[record.slot]!;
+  /** Loads the record into `worker` (a fresh context of its tenant's isolate). */
+  async function loadOn(record: ComponentRecord, worker: WorkerProcess): Promise<void> {
+    const { spec } = record;
+    const key = ++nextComponentKey;
+    worker.records.set(key, record);
+    // Frames from this worker may now carry this component's results, capability arguments and
+    // load answer (method names); 8x covers UTF-8 and JSON escaping.
+    worker.maxFrame = Math.max(
+      worker.maxFrame,
+      BASE_FRAME_BYTES +
+        8 * Math.max(spec.limits.maxResultBytes, spec.limits.maxArgBytes, spec.source.length),
+    );
     const invocation: Invocation = { capCalls: 0 };
-    const run = async (): Promise<void> => {
-      ensureSlot(slot);
-      const key = ++nextKey;
-      const { spec } = record;
-      slot.records.set(key, record);
-      // Frames from this worker may now carry this component's results, capability arguments and
-      // load answer (method names); 8x covers UTF-8 and JSON escaping.
-      slot.maxFrame = Math.max(
-        slot.maxFrame,
-        BASE_FRAME_BYTES +
-          8 * Math.max(spec.limits.maxResultBytes, spec.limits.maxArgBytes, spec.source.length),
+    record.active.add(invocation);
+    let answer: Answer;
+    try {
+      answer = await worker.request(
+        spec.tenant,
+        (id) => ({
+          t: 'load',
+          id,
+          key,
+          tenantKey: worker.tenantKey(spec.tenant),
+          memoryMb: spec.limits.memoryMb,
+          budgetMs: spec.limits.callTimeoutMs,
+          filename: record.filename,
+          entry: spec.entry,
+          source: spec.source,
+          sourceSha256: record.sourceSha256,
+          meta: record.meta,
+          artifactNames: record.artifactNames,
+          artifactBytes: record.artifactBytes,
+        }),
+        hostBackstopMs(spec.limits.callTimeoutMs),
       );
-      record.active.add(invocation);
-      let answer;
-      try {
-        answer = await request(
-          slot,
-          spec.tenant,
-          (id) => ({
-            t: 'load',
-            id,
-            key,
-            tenantKey: tenantKey(slot, spec.tenant),
-            memoryMb: spec.limits.memoryMb,
-            timeoutMs: Math.max(1, Math.floor(deadline - performance.now())),
-            filename: record.filename,
-            entry: spec.entry,
-            source: spec.source,
-            sourceSha256: record.sourceSha256,
-            meta: record.meta,
-            artifactNames: record.artifactNames,
-            artifactBytes: record.artifactBytes,
-          }),
-          deadline,
-        );
-      } catch (error) {
-        slot.records.delete(key);
-        throw error;
-      } finally {
-        record.active.delete(invocation);
-      }
-      const r = answer.r;
-      if (r !== undefined && r[0] === 'R') {
-        let methods: unknown;
-        try {
-          methods = JSON.parse(r.slice(1));
-        } catch {
-          methods = undefined;
-        }
-        // Defends against a compromised worker advertising methods the host would then expose and
-        // route: at most MAX_METHODS entries; only plain identifiers other than `constructor` are
-        // kept (a method with a non-identifier name is not callable from the host).
-        if (Array.isArray(methods) && methods.length <= MAX_METHODS) {
-          methods = methods.filter((m) => typeof m === 'string' && ENTRY_NAME.test(m) && m !== 'constructor');
-        } else {
-          methods = undefined;
-        }
-        if (!Array.isArray(methods)) {
-          slot.records.delete(key);
-          throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a load with garbage');
-        }
-        if (record.disposed || closed) {
-          send(slot, { t: 'unload', id: ++nextId, key });
-          slot.records.delete(key);
-          throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component was disposed while loading');
-        }
-        record.key = key;
-        record.gen = slot.gen;
-        if (record.methods.size === 0) record.methods = new Set(methods as string[]);
-        return;
-      }
-      slot.records.delete(key);
+    } catch (error) {
+      worker.records.delete(key);
+      throw error;
+    } finally {
+      record.active.delete(invocation);
+    }
+    if (answer.kind !== 'value') {
+      worker.records.delete(key);
       throw loadFailure(record, answer);
-    };
-    const promise = run().finally(() => {
-      record.loading = undefined;
-    });
-    record.loading = promise;
-    return promise;
-  }
-
-  function loadFailure(record: Record_, answer: { r?: string; x?: string; m?: string }): Error {
-    if (answer.x !== undefined) {
-      if (answer.x === 'ERR_INSTANTIATE') {
-        const body = parseBody(answer.m);
-        return new SandboxError('ERR_INSTANTIATE', `the component could not be loaded: ${body.message}`, {
-          componentStack: trimStack(body.stack, record.filename),
-        });
-      }
-      return sandboxError(answer.x, answer.m);
     }
-    const r = answer.r ?? '';
-    const body = parseBody(r.slice(1));
-    if (r[0] === 'D' && REFUSAL_CODES.has(body.code))
-      return new SandboxError(body.code as SandboxCode, body.message);
-    return new SandboxError('ERR_INSTANTIATE', `the component could not be constructed: ${body.message}`, {
-      componentStack: trimStack(body.stack, record.filename),
-    });
+    const methods = parseMethods(answer.text);
+    if (methods === undefined) {
+      worker.records.delete(key);
+      throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a load with garbage');
+    }
+    if (record.disposed || closed) {
+      unload(worker, key);
+      throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component was disposed while loading');
+    }
+    record.key = key;
+    record.worker = worker;
+    if (record.methods.size === 0) record.methods = new Set(methods);
   }
 
-  function callResult(record: Record_, answer: { r?: string; x?: string; m?: string }): JsonValue {
-    if (answer.x !== undefined) throw sandboxError(answer.x, answer.m);
-    const r = answer.r ?? '';
-    const tag = r[0];
-    if (tag === 'R') {
-      return decodeJson(
-        r.slice(1),
-        record.spec.limits.maxResultBytes,
-        record.spec.limits.maxJsonDepth,
-        'ERR_RESULT_INVALID',
-        'the result',
+  function unload(worker: WorkerProcess, key: number): Promise<void> {
+    worker.records.delete(key);
+    if (worker.gone) return Promise.resolve();
+    return worker
+      .request('', (id): HostMessage => ({ t: 'unload', id, key }), 0)
+      .then(
+        () => undefined,
+        () => undefined,
       );
-    }
-    if (tag === 'M') throw new SandboxError('ERR_METHOD_NOT_FOUND', 'no such method on the component');
-    const body = parseBody(r.slice(1));
-    if (tag === 'E') throw new ComponentError(body.message, trimStack(body.stack, record.filename));
-    if (tag === 'D' && REFUSAL_CODES.has(body.code))
-      throw new SandboxError(body.code as SandboxCode, body.message);
-    if (tag === 'V') throw new SandboxError('ERR_RESULT_INVALID', body.message);
-    throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a call with garbage');
   }
 
-  async function callRecord(record: Record_, method: unknown, args: unknown[]): Promise<JsonValue> {
+  async function runCall(
+    record: ComponentRecord,
+    worker: WorkerProcess,
+    method: string,
+    argsText: string,
+  ): Promise<JsonValue> {
+    if (record.disposed || closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component is disposed');
+    const { spec } = record;
+    // Transparent recovery: a component lost to a disposed isolate or a replaced worker is
+    // re-instantiated from its verified spec, on the call's turn (its own budget, the call's deadline).
+    if (record.key === undefined || record.worker !== worker) {
+      record.key = undefined;
+      await loadOn(record, worker);
+    }
+    const key = record.key;
+    if (key === undefined) throw new SandboxError('ERR_SANDBOX_CRASHED', 'the component is not loaded');
+    const invocation: Invocation = { capCalls: 0 };
+    record.active.add(invocation);
+    try {
+      const answer = await worker.request(
+        spec.tenant,
+        (id) => ({ t: 'call', id, key, method, args: argsText, budgetMs: spec.limits.callTimeoutMs }),
+        hostBackstopMs(spec.limits.callTimeoutMs),
+      );
+      if (
+        answer.kind === 'failed' &&
+        ISOLATE_LOST_CODES.has(answer.code) &&
+        record.worker === worker &&
+        record.key === key
+      ) {
+        // The worker disposes a tenant's isolate after these; do not wait for its `lost` notice to
+        // reload the component on the next call (and drop the key, should the isolate survive).
+        record.key = undefined;
+        void unload(worker, key);
+      }
+      return callResult(record, answer);
+    } finally {
+      record.active.delete(invocation);
+    }
+  }
+
+  async function invokeRecord(
+    record: ComponentRecord,
+    method: unknown,
+    args: unknown,
+    invoke: InvokeOptions | undefined,
+  ): Promise<JsonValue> {
     if (record.disposed || closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component is disposed');
     const { spec } = record;
     // Defends against calling the constructor, inherited or private members: own public methods only.
@@ -925,6 +597,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         `no method ${JSON.stringify(String(method).slice(0, 64))} on ${spec.entry}`,
       );
     }
+    if (!Array.isArray(args)) throw new SandboxError('ERR_ARGS_INVALID', 'arguments: expected an array');
+    const checked = parseInvokeOptions(invoke);
     const argsText = encodeJson(
       args,
       spec.limits.maxArgBytes,
@@ -932,38 +606,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       'ERR_ARGS_INVALID',
       'arguments',
     );
-    const deadline = performance.now() + spec.limits.callTimeoutMs;
-    const state = tenantState(spec.tenant);
-    const gate = acquire(state, spec.limits, deadline);
-    if (gate !== undefined) await gate;
-    const invocation: Invocation = { capCalls: 0 };
     try {
-      if (record.disposed || closed)
-        throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component is disposed');
-      const slot = slots[record.slot]!;
-      // Transparent recovery: a component lost to a disposed isolate or a replaced worker is
-      // re-instantiated from its verified spec, inside this call's deadline.
-      if (record.key === undefined || record.gen !== slot.gen || slot.proc === undefined) {
-        record.key = undefined;
-        await loadRecord(record, deadline);
-      }
-      const key = record.key;
-      if (key === undefined) throw new SandboxError('ERR_SANDBOX_CRASHED', 'the component is not loaded');
-      record.active.add(invocation);
-      const answer = await request(
-        slot,
-        spec.tenant,
-        (id) => ({
-          t: 'call',
-          id,
-          key,
-          method,
-          args: argsText,
-          timeoutMs: Math.max(1, Math.floor(deadline - performance.now())),
-        }),
-        deadline,
+      return await schedule(record.tenant, spec.limits, 'call', checked, (worker) =>
+        runCall(record, worker, method, argsText),
       );
-      return callResult(record, answer);
     } catch (error) {
       // Disposed or closed while the call was in flight: every failure of that call is reported as
       // ERR_SANDBOX_CLOSED (the caller ended it), never as a misleading crash.
@@ -971,77 +617,74 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component was disposed during the call');
       }
       throw error;
-    } finally {
-      record.active.delete(invocation);
-      release(state);
     }
   }
 
-  let nextRecord = 0;
-
-  async function instantiate(spec: ComponentSpec): Promise<SandboxedComponent> {
+  async function instantiate(spec: ComponentSpec, invoke?: InvokeOptions): Promise<SandboxedComponent> {
     if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed');
     const checked = checkSpec(spec, capabilities);
+    const invokeOptions = parseInvokeOptions(invoke);
     const state = tenantState(checked.spec.tenant);
-    const record: Record_ = {
-      id: ++nextRecord,
+    const record: ComponentRecord = {
       ...checked,
-      slot: state.slot,
+      tenant: state,
+      worker: undefined,
       key: undefined,
-      gen: 0,
-      loading: undefined,
       methods: new Set(),
       disposed: false,
       active: new Set(),
     };
-    await loadRecord(record, performance.now() + checked.spec.limits.callTimeoutMs);
+    await schedule(state, checked.spec.limits, 'load', invokeOptions, (worker) => loadOn(record, worker));
     const methods = Object.freeze([...record.methods].sort());
     return Object.freeze({
       methods,
-      call: (method: string, ...args: JsonValue[]) => callRecord(record, method, args),
+      invoke: (method: string, args: readonly JsonValue[], options?: InvokeOptions) =>
+        invokeRecord(record, method, args, options),
+      call: (method: string, ...args: JsonValue[]) => invokeRecord(record, method, args, undefined),
       dispose: () => disposeRecord(record),
     });
   }
 
-  async function disposeRecord(record: Record_): Promise<void> {
+  async function disposeRecord(record: ComponentRecord): Promise<void> {
     if (record.disposed) return;
     record.disposed = true;
-    const slot = slots[record.slot]!;
-    const key = record.key;
+    const { worker, key } = record;
     record.key = undefined;
-    if (key === undefined || slot.proc === undefined || record.gen !== slot.gen) return;
-    try {
-      await request(slot, record.spec.tenant, (id) => ({ t: 'unload', id, key }), performance.now() + 1000);
-    } catch {
-      // the worker died meanwhile: nothing is left of the component either way
-    } finally {
-      slot.records.delete(key);
-    }
+    record.worker = undefined;
+    if (worker === undefined || key === undefined) return;
+    await unload(worker, key);
   }
 
   async function close(): Promise<void> {
-    if (closed) {
-      await Promise.all([...exits]);
-      return;
-    }
-    closed = true;
-    if (heartbeat !== undefined) clearInterval(heartbeat);
-    heartbeat = undefined;
-    if (memoryWatch !== undefined) clearInterval(memoryWatch);
-    memoryWatch = undefined;
-    for (const state of tenants.values()) {
-      for (const waiter of state.queue.splice(0)) {
-        clearTimeout(waiter.timer);
-        waiter.reject(new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
+    if (!closed) {
+      closed = true;
+      if (heartbeat !== undefined) clearInterval(heartbeat);
+      heartbeat = undefined;
+      if (memoryWatch !== undefined) clearInterval(memoryWatch);
+      memoryWatch = undefined;
+      const all = new Set([...slots, ...[...tenants.values()].map((t) => t.slot)]);
+      for (const slot of all) {
+        slot.scheduler.failWaiting(() => new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
+      }
+      for (const worker of processes) {
+        for (const record of worker.records.values()) (record as ComponentRecord).disposed = true;
       }
     }
-    for (const slot of slots) {
-      for (const record of slot.records.values()) record.disposed = true;
-      // Keep the event loop alive until every worker has really exited.
-      slot.proc?.ref();
-      kill(slot);
+    // Every process not yet exited (dying ones included) is killed and awaited, with a ref'd
+    // timer keeping the event loop alive meanwhile (child and pipes are unref'd), and a bound.
+    const waiting = [...processes];
+    for (const worker of waiting) {
+      worker.ref();
+      worker.kill('close');
     }
-    await Promise.all([...exits]);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(waiting.map((worker) => worker.exited)),
+      new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(bound);
     if (options.kv === undefined) kv.close?.();
   }
 
@@ -1049,155 +692,207 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     let workers = 0;
     let components = 0;
     let isolates = 0;
+    let waiting = 0;
+    let running = 0;
     const pids: number[] = [];
-    for (const slot of slots) {
-      if (slot.proc === undefined) continue;
+    const all = new Set([...slots, ...[...tenants.values()].map((t) => t.slot)]);
+    for (const slot of all) {
+      waiting += slot.scheduler.waiting;
+      running += slot.scheduler.running;
+      const worker = slot.worker;
+      if (worker === undefined || worker.gone) continue;
       workers++;
-      if (slot.proc.pid !== undefined) pids.push(slot.proc.pid);
+      if (worker.pid !== undefined) pids.push(worker.pid);
       const tenantsHere = new Set<string>();
-      for (const record of new Set(slot.records.values())) {
-        if (record.key === undefined) continue;
+      for (const record of new Set(worker.records.values())) {
+        const r = record as ComponentRecord;
+        if (r.key === undefined || r.worker !== worker) continue;
         components++;
-        tenantsHere.add(record.spec.tenant);
+        tenantsHere.add(r.spec.tenant);
       }
       isolates += tenantsHere.size;
     }
-    return Object.freeze({ workers, isolates, components, restarts, pids: Object.freeze(pids) });
+    let quarantined = 0;
+    for (const state of tenants.values()) if (state.slot.privateTo !== undefined) quarantined++;
+    return Object.freeze({
+      workers,
+      isolates,
+      components,
+      restarts,
+      pids: Object.freeze(pids),
+      waiting,
+      running,
+      quarantined,
+    });
   }
 
   return Object.freeze({ instantiate, close, stats });
 }
 
-function sandboxError(code: string, message: string | undefined): SandboxError {
-  if (SANDBOX_CODES.has(code)) {
-    return new SandboxError(code as SandboxCode, typeof message === 'string' ? message.slice(0, 512) : code);
+function parseOptions(options: SupervisorOptions): {
+  workers: number;
+  heartbeatMs: number;
+  deadlineMs: number;
+  maxQueuedPerWorker: number;
+  spareWorker: boolean;
+  jail: Jail | undefined;
+  workerMemoryCapMb: number | undefined;
+} {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'supervisor options: expected an object');
   }
-  return new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered with an unknown error');
-}
-
-function parseBody(text: string | undefined): { message: string; stack: string; code: string } {
-  try {
-    const body = JSON.parse(text ?? '') as { message?: unknown; stack?: unknown; code?: unknown };
-    return {
-      message: typeof body.message === 'string' ? body.message.slice(0, 4096) : 'unknown error',
-      stack: typeof body.stack === 'string' ? body.stack.slice(0, 16384) : '',
-      code: typeof body.code === 'string' ? body.code : '',
-    };
-  } catch {
-    return { message: 'unknown error', stack: '', code: '' };
+  for (const key of Reflect.ownKeys(options)) {
+    // A misspelt option is an error, never a silently ignored security knob.
+    if (typeof key !== 'string' || !SUPERVISOR_OPTIONS.has(key)) {
+      throw new ConfigError('ERR_CONFIG_INVALID', `unknown supervisor option ${String(key).slice(0, 64)}`);
+    }
   }
-}
-
-/** Keeps only stack frames of the component's own script (no bootstrap, no host frames). */
-export function trimStack(stack: string, filename: string): string {
-  const frames: string[] = [];
-  for (const line of stack.split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith('at ')) continue;
-    // Defends against host path disclosure: only frames located in the component's own script.
-    if (trimmed.includes(`(${filename}:`) || trimmed.startsWith(`at ${filename}:`))
-      frames.push(`    ${trimmed}`);
-    if (frames.length >= 32) break;
-  }
-  return frames.join('\n');
-}
-
-function checkSpec(
-  spec: ComponentSpec,
-  capabilities: ReadonlyMap<string, HostCapability>,
-): Pick<Record_, 'spec' | 'filename' | 'meta' | 'artifactNames' | 'artifactBytes' | 'sourceSha256'> {
-  if (spec === null || typeof spec !== 'object')
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spec: expected an object');
-  const str = (name: keyof ComponentSpec, max: number): string => {
-    const v: unknown = spec[name];
-    if (typeof v !== 'string' || v.length === 0 || v.length > max) {
+  const int = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
+    const v = value ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       throw new ConfigError(
         'ERR_CONFIG_INVALID',
-        `spec.${name}: expected a non-empty string of at most ${max} characters`,
+        `${name}: expected an integer in [${min}, ${max}], got ${String(v)}`,
       );
     }
     return v;
   };
-  const tenant = str('tenant', 256);
-  const identifier = str('identifier', 256);
-  const digest = str('digest', 256);
-  const entry = str('entry', 128);
-  const source = str('source', 64 * 1024 * 1024);
-  // Defends against script injection through the entry name: it is evaluated as a bare identifier.
-  if (!ENTRY_NAME.test(entry))
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.entry: expected a JavaScript identifier');
-  if (!Number.isSafeInteger(spec.version) || spec.version < 1) {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.version: expected an integer >= 1');
+  const jail = options.jail;
+  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
+  // only the one this process's detection produced is accepted.
+  if (jail !== undefined && jail !== detectJail().jail) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
   }
-  if (spec.bigint !== undefined && typeof spec.bigint !== 'boolean') {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.bigint: expected a boolean');
+  if (options.spareWorker !== undefined && typeof options.spareWorker !== 'boolean') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'spareWorker: expected a boolean');
   }
-  const bigint = spec.bigint === true;
-  const limits = parseSandboxLimits(spec.limits, 'spec.limits');
-  const grants = parseCapabilityGrants(spec.grants, 'spec.grants');
-  const caps: Record<string, string[]> = {};
-  for (const name of Object.keys(grants)) {
-    const capability = capabilities.get(name);
-    if (capability === undefined) {
-      throw new ConfigError(
-        'ERR_CONFIG_INVALID',
-        `spec.grants: no host capability named ${name} is registered`,
-      );
+  return {
+    workers: int('workers', options.workers, 2, 1, 64),
+    heartbeatMs: int('heartbeatMs', options.heartbeatMs, 1000, 10, 600_000),
+    deadlineMs: int('deadlineMs', options.deadlineMs, DEFAULT_DEADLINE_MS, 1, 3_600_000),
+    maxQueuedPerWorker: int(
+      'maxQueuedPerWorker',
+      options.maxQueuedPerWorker,
+      DEFAULT_MAX_QUEUED_PER_WORKER,
+      0,
+      1_000_000,
+    ),
+    spareWorker: options.spareWorker ?? true,
+    jail,
+    workerMemoryCapMb:
+      options.workerMemoryCapMb === undefined
+        ? undefined
+        : int('workerMemoryCapMb', options.workerMemoryCapMb, 0, 64, 1_048_576),
+  };
+}
+
+/**
+ * Checks per-call options: own keys only, `deadlineMs` an integer in [1, 3600000], `signal` an
+ * AbortSignal.
+ * @throws ConfigError ERR_CONFIG_INVALID
+ */
+function parseInvokeOptions(options: InvokeOptions | undefined): InvokeOptions | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'call options: expected an object');
+  }
+  const out: { deadlineMs?: number; signal?: AbortSignal } = {};
+  for (const key of Reflect.ownKeys(options)) {
+    const descriptor = Object.getOwnPropertyDescriptor(options, key);
+    // Defends against getters and misspelt options: own data properties of known names only.
+    const value: unknown = descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
+    if (key === 'deadlineMs' && value !== undefined) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3_600_000) {
+        throw new ConfigError('ERR_CONFIG_INVALID', 'deadlineMs: expected an integer in [1, 3600000]');
+      }
+      out.deadlineMs = value;
+    } else if (key === 'signal' && value !== undefined) {
+      if (!(value instanceof AbortSignal)) {
+        throw new ConfigError('ERR_CONFIG_INVALID', 'signal: expected an AbortSignal');
+      }
+      out.signal = value;
+    } else if (value !== undefined || (key !== 'deadlineMs' && key !== 'signal')) {
+      throw new ConfigError('ERR_CONFIG_INVALID', `unknown call option ${String(key).slice(0, 64)}`);
     }
-    caps[name] = Object.keys(capability.methods).sort();
   }
-  let paramsText: string;
+  return out;
+}
+
+/** The method names a load answered, or undefined for garbage. */
+function parseMethods(text: string): string[] | undefined {
+  let methods: unknown;
   try {
-    paramsText = encodeJson(spec.params, 64 * 1024 * 1024, limits.maxJsonDepth, 'ERR_ARGS_INVALID', 'params');
-  } catch (error) {
-    throw new EnvelopeError('ERR_JSON_INVALID', (error as Error).message);
+    methods = JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  const artifactNames: string[] = [];
-  const artifactBytes: Uint8Array[] = [];
-  if (spec.artifacts === null || typeof spec.artifacts !== 'object') {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spec.artifacts: expected an object');
+  // Defends against a compromised worker advertising methods the host would then expose and
+  // route: at most MAX_METHODS entries; only plain identifiers other than `constructor` are
+  // kept (a method with a non-identifier name is not callable from the host).
+  if (!Array.isArray(methods) || methods.length > MAX_METHODS) return undefined;
+  return methods.filter(
+    (m): m is string => typeof m === 'string' && ENTRY_NAME.test(m) && m !== 'constructor',
+  );
+}
+
+function loadFailure(record: CheckedSpec, answer: Answer): Error {
+  switch (answer.kind) {
+    case 'failed':
+      if (answer.code === 'ERR_INSTANTIATE') {
+        const body = parseBody(answer.message);
+        return new SandboxError('ERR_INSTANTIATE', `the component could not be loaded: ${body.message}`, {
+          componentStack: trimStackOf(body.stack, record.filename),
+        });
+      }
+      return workerFailure(answer.code, answer.message);
+    case 'refused':
+      if (REFUSAL_CODES.has(answer.body.code)) {
+        return new SandboxError(answer.body.code as SandboxCode, answer.body.message);
+      }
+      return constructFailure(record, answer.body);
+    case 'threw':
+    case 'invalid':
+      return constructFailure(record, answer.body);
+    default:
+      return constructFailure(record, { message: 'unknown error', stack: '' });
   }
-  for (const name of Object.keys(spec.artifacts).sort()) {
-    const bytes: unknown = spec.artifacts[name];
-    if (!(bytes instanceof Uint8Array) || name.length > 256) {
-      throw new ConfigError(
-        'ERR_CONFIG_INVALID',
-        `spec.artifacts.${name.slice(0, 64)}: expected a Uint8Array`,
+}
+
+function constructFailure(record: CheckedSpec, body: { message: string; stack: string }): SandboxError {
+  return new SandboxError('ERR_INSTANTIATE', `the component could not be constructed: ${body.message}`, {
+    componentStack: trimStackOf(body.stack, record.filename),
+  });
+}
+
+function callResult(record: CheckedSpec, answer: Answer): JsonValue {
+  switch (answer.kind) {
+    case 'value':
+      return decodeJson(
+        answer.text,
+        record.spec.limits.maxResultBytes,
+        record.spec.limits.maxJsonDepth,
+        'ERR_RESULT_INVALID',
+        'the result',
       );
-    }
-    artifactNames.push(name);
-    // A private copy: later changes to the caller's buffer never reach the isolate.
-    artifactBytes.push(Uint8Array.from(bytes));
+    case 'missing':
+      throw new SandboxError('ERR_METHOD_NOT_FOUND', 'no such method on the component');
+    case 'threw':
+      throw new ComponentError(answer.body.message, trimStackOf(answer.body.stack, record.filename));
+    case 'refused':
+      if (REFUSAL_CODES.has(answer.body.code)) {
+        throw new SandboxError(answer.body.code as SandboxCode, answer.body.message);
+      }
+      throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a call with garbage');
+    case 'invalid':
+      throw new SandboxError('ERR_RESULT_INVALID', answer.body.message);
+    case 'failed':
+      throw workerFailure(answer.code, answer.message);
+    default:
+      throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a call with garbage');
   }
-  // Defends against tenant-controlled paths in stacks and script origins: a fixed, sanitised name.
-  const filename = `sealbox:${identifier.replace(/[^A-Za-z0-9._@/-]/g, '_').slice(0, MAX_IDENTIFIER_IN_FILENAME)}`;
-  const meta = JSON.stringify({
-    tenant,
-    identifier,
-    version: spec.version,
-    params: paramsText,
-    caps,
-    maxArgBytes: limits.maxArgBytes,
-    maxResultBytes: limits.maxResultBytes,
-    maxJsonDepth: limits.maxJsonDepth,
-    maxCapabilityCalls: limits.maxCapabilityCalls,
-    bigint,
-  });
-  const frozenSpec: ComponentSpec = Object.freeze({
-    tenant,
-    identifier,
-    version: spec.version,
-    digest,
-    entry,
-    source,
-    params: spec.params,
-    artifacts: spec.artifacts,
-    grants,
-    limits,
-    bigint,
-  });
-  // Defends against running a different script than this spec's: the worker caches compiled
-  // scripts by this digest, so it is computed here from the source itself, never taken from a caller.
-  const sourceSha256 = createHash('sha256').update(source, 'utf8').digest('hex');
-  return { spec: frozenSpec, filename, meta, artifactNames, artifactBytes, sourceSha256 };
+}
+
+function workerFailure(code: string, message: string): SandboxError {
+  if (WORKER_CODES.has(code)) return new SandboxError(code as SandboxCode, message.slice(0, 512) || code);
+  return new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered with an unknown error');
 }

@@ -2,8 +2,8 @@
  * Entry of a sandbox worker process (forked by the supervisor with an empty environment and
  * --no-node-snapshot). Holds one isolated-vm isolate per tenant and one context per component
  * (context-pool.ts keeps spare contexts, a spare isolate and compiled scripts ahead of time);
- * runs calls with the isolate timeout and its own wall-clock timer; forwards capability requests
- * to the host. Everything here runs tenant code only through the bootstrap's `control` function.
+ * runs loads and calls off its event loop and meters each one's budget (time-model.ts); forwards
+ * capability requests to the host. Everything here runs tenant code only through the bootstrap's `control` function.
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,13 +13,25 @@ import { BOOTSTRAP_FILENAME, TAG } from './bootstrap.ts';
 import { ContextPool, type PooledIsolate } from './context-pool.ts';
 import {
   decodeFrame,
+  doneFailure,
+  doneValue,
   encodeJsonFrame,
   encodeResultFrame,
   FATAL_MARKER,
   FrameReader,
   HOST_FD,
+  RUNAWAY_MARKER,
+  taggedOf,
 } from './protocol.ts';
-import type { HostMessage, LoadMessage, CallMessage, CapResultMessage, WorkerMessage } from './protocol.ts';
+import type {
+  CallMessage,
+  CapResultMessage,
+  DoneMessage,
+  HostMessage,
+  LoadMessage,
+  WorkerMessage,
+} from './protocol.ts';
+import { METER_PERIOD_MS, RUNAWAY_GRACE_MS, wallCeilingMs } from './time-model.ts';
 
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
 // worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
@@ -30,19 +42,31 @@ interface LoadedComponent {
   readonly tenantKey: number;
   readonly context: IVM.Context;
   readonly control: IVM.Reference<(...args: unknown[]) => unknown>;
-  readonly timeoutMs: number;
+  readonly budgetMs: number;
 }
 
-/** A load or call that has not been answered yet. */
+/**
+ * A load or call that has not been answered yet, with its budget meter (time-model.ts). The host
+ * sends at most one op per tenant at a time, so the tenant isolate's CPU clock belongs to it.
+ */
 interface InFlight {
   readonly tenantKey: number;
   readonly key: number;
-  readonly deadline: number;
-  timer: NodeJS.Timeout | undefined;
+  readonly budgetMs: number;
+  /** budget used so far (ms): metered isolate CPU + capability wall time */
+  used: number;
+  /** isolate CPU clock (ms) at the last meter reading */
+  lastCpu: number;
+  /** capability requests of this op the host has not answered yet */
+  capsOutstanding: number;
+  /** wall-clock backstop (ceiling) */
+  readonly ceiling: NodeJS.Timeout;
 }
 
 const components = new Map<number, LoadedComponent>();
 const inFlight = new Map<number, InFlight>();
+/** isolate entries (apply/run/eval) not yet returned, per isolate: a runaway isolate keeps one */
+const entries = new Map<PooledIsolate, number>();
 
 // The host's end of a Unix socket pair (fd 3): length-prefixed frames both ways (protocol.ts).
 const host = new Socket({ fd: HOST_FD, readable: true, writable: true });
@@ -51,9 +75,10 @@ const host = new Socket({ fd: HOST_FD, readable: true, writable: true });
 let outbox: Buffer[] = [];
 let flushScheduled = false;
 function send(message: WorkerMessage): void {
+  const tagged = message.t === 'done' ? taggedOf(message) : undefined;
   outbox.push(
-    message.t === 'done' && message.r !== undefined && message.x === undefined
-      ? encodeResultFrame(message.id, message.r)
+    message.t === 'done' && tagged !== undefined
+      ? encodeResultFrame(message.id, tagged)
       : encodeJsonFrame(message),
   );
   if (!flushScheduled) {
@@ -70,38 +95,134 @@ function flush(): void {
 }
 
 /** Answers a load or call once; later answers (after a timeout) are dropped. */
-function answer(id: number, message: WorkerMessage): void {
+function answer(id: number, message: DoneMessage): void {
   const op = inFlight.get(id);
   if (op === undefined) return;
   inFlight.delete(id);
-  clearTimeout(op.timer);
+  clearTimeout(op.ceiling);
   send(message);
+  if (inFlight.size === 0) stopMeter();
+}
+
+/** Starts metering an op's budget; its wall ceiling is the backstop. */
+function track(id: number, tenantKey: number, key: number, budgetMs: number): void {
+  const ceiling = setTimeout(() => overran(id), wallCeilingMs(budgetMs));
+  inFlight.set(id, {
+    tenantKey,
+    key,
+    budgetMs,
+    used: 0,
+    lastCpu: cpuOf(tenantKey) ?? 0,
+    capsOutstanding: 0,
+    ceiling,
+  });
+  startMeter();
+}
+
+/** Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it). */
+function overran(id: number): void {
+  const op = inFlight.get(id);
+  if (op === undefined) return;
+  answer(id, doneFailure(id, 'ERR_TIMEOUT', 'the call used up its time budget'));
+  disposeTenant(op.tenantKey, {
+    code: 'ERR_SANDBOX_CRASHED',
+    message: 'the isolate was disposed after a call overran',
+  });
 }
 
 /**
- * Registers a load or call with its own wall-clock timer. The isolate timeout alone is not enough
- * (host-callback time is not counted, BigInt work overruns it, promise chains run outside it).
- * `armed: false` defers the timer (a synchronous entry cannot be interrupted by it anyway).
+ * The tenant isolate's CPU clock in ms (isolated-vm's own accounting); undefined once the isolate
+ * is disposed (isolated-vm disposes an isolate that ran out of memory while its code may still run).
  */
-function track(id: number, tenantKey: number, key: number, timeoutMs: number, armed = true): void {
-  inFlight.set(id, { tenantKey, key, deadline: performance.now() + timeoutMs, timer: undefined });
-  if (armed) arm(id);
+function cpuOf(tenantKey: number): number | undefined {
+  const entry = isolates.get(tenantKey);
+  if (entry === undefined || entry.isolate.isDisposed) return undefined;
+  try {
+    return Number(entry.isolate.cpuTime) / 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
-function arm(id: number): void {
-  const op = inFlight.get(id);
-  if (op === undefined || op.timer !== undefined) return;
-  op.timer = setTimeout(
-    () => {
-      answer(id, { t: 'done', id, x: 'ERR_TIMEOUT', m: 'the call overran its time limit' });
-      // Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it).
-      disposeTenant(op.tenantKey, {
-        code: 'ERR_SANDBOX_CRASHED',
-        message: 'the isolate was disposed after a call overran',
-      });
-    },
-    Math.max(1, op.deadline - performance.now()),
-  );
+/*
+ * The budget meter. isolated-vm's per-isolate clock (`cpuTime`) advances while the isolate holds
+ * its thread, never while it waits for the lock or for a thread; but it advances with the wall
+ * clock (measured: this build reports ~730 ms for a loop that used 113 ms of CPU on a busy
+ * machine), so a descheduled isolate would be charged for time it did not get. Each period, the
+ * growth of the running isolates' clocks is scaled by the share of CPU this process really got
+ * (process CPU time over the summed growth, at most 1): on a quiet machine the meter charges the
+ * clock as is, on a busy one what the code ran. Capability calls are charged at wall time.
+ */
+let meter: NodeJS.Timeout | undefined;
+let meterWall = 0;
+let meterCpu = 0;
+function startMeter(): void {
+  if (meter !== undefined) return;
+  meterWall = performance.now();
+  meterCpu = processCpuMs();
+  meter = setInterval(readMeter, METER_PERIOD_MS);
+}
+function stopMeter(): void {
+  clearInterval(meter);
+  meter = undefined;
+}
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+function readMeter(): void {
+  const wall = performance.now();
+  const cpu = processCpuMs();
+  const dWall = wall - meterWall;
+  const dProcess = cpu - meterCpu;
+  meterWall = wall;
+  meterCpu = cpu;
+  const growth = new Map<InFlight, number>();
+  const lost: number[] = [];
+  let total = 0;
+  for (const [id, op] of inFlight) {
+    const now = cpuOf(op.tenantKey);
+    if (now === undefined) {
+      lost.push(id);
+      continue;
+    }
+    const grew = Math.max(0, now - op.lastCpu);
+    op.lastCpu = now;
+    growth.set(op, grew);
+    total += grew;
+  }
+  // An isolate disposed under a running op, by isolated-vm itself: it ran out of memory.
+  for (const id of lost) {
+    const op = inFlight.get(id);
+    if (op === undefined) continue;
+    answer(id, doneFailure(id, 'ERR_MEMORY_LIMIT', 'the isolate ran out of its memory limit'));
+    disposeTenant(op.tenantKey, {
+      code: 'ERR_MEMORY_LIMIT',
+      message: 'the isolate ran out of its memory limit',
+    });
+  }
+  const share = total > 0 ? Math.min(1, Math.max(0.05, dProcess / total)) : 1;
+  for (const [op, grew] of growth) {
+    op.used += grew * share + (op.capsOutstanding > 0 ? dWall : 0);
+  }
+  for (const [id, op] of [...inFlight]) if (op.used > op.budgetMs) overran(id);
+}
+
+/**
+ * Runs one isolate entry of a tenant, counted so that an isolate which keeps running after its
+ * termination is noticed (runaway check in disposeTenant).
+ */
+async function enter<T>(tenantKey: number, work: () => Promise<T>): Promise<T> {
+  const isolate = isolates.get(tenantKey);
+  if (isolate === undefined) return work();
+  entries.set(isolate, (entries.get(isolate) ?? 0) + 1);
+  try {
+    return await work();
+  } finally {
+    const left = (entries.get(isolate) ?? 1) - 1;
+    if (left === 0) entries.delete(isolate);
+    else entries.set(isolate, left);
+  }
 }
 
 /** What the bootstrap's TAG.memory answer means: an allocation was refused for memoryLimit. */
@@ -113,7 +234,7 @@ const MEMORY_LIMIT = Object.freeze({
 function classify(error: unknown): { code: string; message: string } | undefined {
   const message = error instanceof Error ? error.message : '';
   if (message.startsWith('Script execution timed out')) {
-    return { code: 'ERR_TIMEOUT', message: 'the call overran its time limit' };
+    return { code: 'ERR_TIMEOUT', message: 'the call overran its wall-clock ceiling' };
   }
   if (message.includes('memory limit')) return MEMORY_LIMIT;
   if (message.startsWith('Isolate is disposed') || message.startsWith('Isolate was disposed')) {
@@ -151,26 +272,37 @@ function runBackground(): void {
   for (const work of list) work();
 }
 
+/** Writes a marker naming the tenant to stderr for the host, then dies at once. */
+function dieWith(marker: string, tenantKey: number): never {
+  try {
+    writeSync(2, `\n${marker} ${tenantKey}\n`);
+  } finally {
+    process.kill(process.pid, 'SIGKILL');
+  }
+  throw new Error('unreachable');
+}
+
 const pool = new ContextPool({
   ivm,
   schedule: whenQuiet,
   onBridge: (key, kind, a, b, c, d) => onBridge(key, kind, a, b, c, d),
   // Defends against a wedged process after V8 loses control of an isolate (measured: it hangs):
   // tell the host which tenant did it, then die at once; the supervisor replaces this worker.
-  onCatastrophicError: (tenantKey) => {
-    try {
-      writeSync(2, `\n${FATAL_MARKER} ${tenantKey}\n`);
-    } finally {
-      process.kill(process.pid, 'SIGKILL');
-    }
-  },
+  onCatastrophicError: (tenantKey) => dieWith(FATAL_MARKER, tenantKey),
 });
 const isolates = pool.isolates;
 
 /** Disposes a tenant's isolate (overrun, memory): every component and pending op in it is lost. */
-function disposeTenant(tenantKey: number, cause: { code: string; message: string }): void {
+function disposeTenant(
+  tenantKey: number,
+  cause: { code: string; message: string },
+  only?: PooledIsolate,
+): void {
+  // A late failure of an entry into an isolate that is already gone must not dispose the tenant's
+  // next isolate (a reload may have made one meanwhile).
+  if (only !== undefined && isolates.get(tenantKey) !== only) return;
   for (const [id, op] of inFlight) {
-    if (op.tenantKey === tenantKey) answer(id, { t: 'done', id, x: cause.code, m: cause.message });
+    if (op.tenantKey === tenantKey) answer(id, doneFailure(id, cause.code, cause.message));
   }
   const entry = isolates.get(tenantKey);
   if (entry === undefined) return;
@@ -178,11 +310,20 @@ function disposeTenant(tenantKey: number, cause: { code: string; message: string
   for (const key of lost) components.delete(key);
   pool.drop(tenantKey);
   send({ t: 'lost', keys: lost });
+  if ((entries.get(entry) ?? 0) > 0) {
+    // Defends against an isolate that ignores termination (one huge BigInt operation keeps its
+    // thread and may later take the process down): past the grace, the worker names the tenant
+    // and exits, so the host quarantines it instead of guessing.
+    setTimeout(() => {
+      if ((entries.get(entry) ?? 0) > 0) dieWith(RUNAWAY_MARKER, tenantKey);
+    }, RUNAWAY_GRACE_MS).unref();
+  }
 }
 
-function remainingOf(id: number): number {
+/** isolated-vm options of one entry: its wall ceiling (the meter enforces the budget). */
+function entryTimeout(id: number): number {
   const op = inFlight.get(id);
-  return op === undefined ? 1 : Math.max(1, Math.ceil(op.deadline - performance.now()));
+  return op === undefined ? 1 : wallCeilingMs(op.budgetMs);
 }
 
 /** The bootstrap answered TAG.memory during a load (top-level code or constructor). */
@@ -190,54 +331,56 @@ class OverLimit extends Error {}
 
 async function load(message: LoadMessage): Promise<void> {
   const { id, key, tenantKey } = message;
-  track(id, tenantKey, key, message.timeoutMs);
   let entry: PooledIsolate | undefined;
   let context: IVM.Context | undefined;
   try {
     entry = pool.isolateFor(tenantKey, message.memoryMb);
-    const taken = await pool.takeContext(entry, key, remainingOf(id));
+    track(id, tenantKey, key, message.budgetMs);
+    const isolateEntry = entry;
+    const taken = await enter(tenantKey, () => pool.takeContext(isolateEntry, key, entryTimeout(id)));
     context = taken.context;
+    const loaded = context;
     const control = taken.control;
-    // Policy: as for calls, a worker serving a single tenant enters the isolate synchronously (no
-    // thread hop per step); the isolate timeouts still apply, the host's deadline kills the worker
-    // for anything that ignores them.
-    const sync = isolates.size === 1;
     const init = ['init', message.meta, message.artifactNames, message.artifactBytes];
-    const initOptions = { arguments: { copy: true }, timeout: remainingOf(id) } as const;
-    const initialised: unknown = sync
-      ? control.applySync(undefined, init, initOptions)
-      : await control.apply(undefined, init, initOptions);
+    const initialised: unknown = await enter(tenantKey, () =>
+      control.apply(undefined, init, { arguments: { copy: true }, timeout: entryTimeout(id) }),
+    );
     if (initialised === TAG.memory) throw new OverLimit();
     const script = await pool.compiled(entry, message.sourceSha256, message.filename, message.source);
-    if (sync) script.runSync(context, { timeout: remainingOf(id) });
-    else await script.run(context, { timeout: remainingOf(id) });
-    const evalOptions = { reference: true, timeout: remainingOf(id), filename: BOOTSTRAP_FILENAME } as const;
-    const cls = (
-      sync ? context.evalSync(message.entry, evalOptions) : await context.eval(message.entry, evalOptions)
-    ) as IVM.Reference;
+    await enter(tenantKey, () => script.run(loaded, { timeout: entryTimeout(id) }));
+    const cls = (await enter(tenantKey, () =>
+      loaded.eval(message.entry, {
+        reference: true,
+        timeout: entryTimeout(id),
+        filename: BOOTSTRAP_FILENAME,
+      }),
+    )) as IVM.Reference;
     const construct = ['construct', cls.derefInto()];
-    const r = sync
-      ? control.applySync(undefined, construct, { timeout: remainingOf(id) })
-      : await control.apply(undefined, construct, { timeout: remainingOf(id) });
+    const r = await enter(tenantKey, () =>
+      control.apply(undefined, construct, { timeout: entryTimeout(id) }),
+    );
     cls.release();
     if (r === TAG.memory) throw new OverLimit();
     if (!inFlight.has(id)) return;
-    if (typeof r !== 'string' || r[0] !== 'R') {
+    if (typeof r !== 'string' || r[0] !== TAG.result) {
       context.release();
       if (entry.keys.size === 0) disposeIdle(tenantKey);
-      answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
+      answer(id, doneValue(id, typeof r === 'string' ? r : `${TAG.error}{}`));
       return;
     }
     entry.keys.add(key);
-    components.set(key, { key, tenantKey, context, control, timeoutMs: message.timeoutMs });
-    answer(id, { t: 'done', id, r });
+    components.set(key, { key, tenantKey, context, control, budgetMs: message.budgetMs });
+    answer(id, doneValue(id, r));
     pool.afterLoad(entry, message.memoryMb);
   } catch (error) {
-    if (!inFlight.has(id)) return;
+    if (!inFlight.has(id)) {
+      if (entry === undefined) send(doneFailure(id, 'ERR_SANDBOX_CRASHED', 'no isolate could be created'));
+      return;
+    }
     const known = error instanceof OverLimit ? MEMORY_LIMIT : classify(error);
     if (known !== undefined) {
-      answer(id, { t: 'done', id, x: known.code, m: known.message });
-      disposeTenant(tenantKey, known);
+      answer(id, doneFailure(id, known.code, known.message));
+      disposeTenant(tenantKey, known, entry);
       return;
     }
     try {
@@ -254,7 +397,7 @@ async function load(message: LoadMessage): Promise<void> {
       stack: typeof e?.stack === 'string' ? e.stack.slice(0, 16384) : '',
       code: '',
     });
-    answer(id, { t: 'done', id, x: 'ERR_INSTANTIATE', m: text });
+    answer(id, doneFailure(id, 'ERR_INSTANTIATE', text));
   }
 }
 
@@ -266,66 +409,57 @@ function disposeIdle(tenantKey: number): void {
 }
 
 /**
- * Runs a group of calls to one component (one IPC batch) in a single isolate entry.
- * Policy: while this worker serves a single tenant, calls run synchronously (no thread hop: the
- * fastest round trip); the isolate timeout stops loops and the host's wall clock kills the worker
- * for anything that ignores it (BigInt). As soon as a second tenant is here, calls run async so
- * one tenant's long call never blocks another tenant, this event loop or its timers.
+ * Runs one call in the component's isolate, always off this thread (isolated-vm's async apply):
+ * the event loop stays free for heartbeats, the meter and other tenants, and time waiting for an
+ * isolate thread is never charged to the budget.
  */
-async function callGroup(key: number, group: readonly CallMessage[]): Promise<void> {
+async function call(message: CallMessage): Promise<void> {
+  const { id, key } = message;
   const component = components.get(key);
   if (component === undefined) {
-    for (const { id } of group)
-      send({ t: 'done', id, x: 'ERR_SANDBOX_CRASHED', m: 'the component is not loaded' });
+    send(doneFailure(id, 'ERR_SANDBOX_CRASHED', 'the component is not loaded'));
     return;
   }
-  const sync = isolates.size === 1;
-  let timeout = 1;
-  for (const message of group) {
-    track(message.id, component.tenantKey, key, message.timeoutMs, !sync);
-    timeout = Math.max(timeout, message.timeoutMs);
-  }
-  const ids = group.map((m) => m.id);
-  let results: unknown;
+  track(id, component.tenantKey, key, message.budgetMs);
+  const isolate = isolates.get(component.tenantKey);
+  let r: unknown;
   try {
-    if (group.length === 1) {
-      // One call: primitives only, nothing to copy.
-      const { id, method, args } = group[0]!;
-      const run = ['call', id, method, args];
-      results = [
-        sync
-          ? component.control.applySync(undefined, run, { timeout })
-          : await component.control.apply(undefined, run, { timeout }),
-      ];
-    } else {
-      const run = ['calls', ids, group.map((m) => m.method), group.map((m) => m.args)];
-      const transfer = { arguments: { copy: true }, result: { copy: true }, timeout } as const;
-      results = sync
-        ? component.control.applySync(undefined, run, transfer)
-        : await component.control.apply(undefined, run, transfer);
-    }
+    r = await enter(component.tenantKey, () =>
+      component.control.apply(undefined, ['call', id, message.method, message.args], {
+        timeout: entryTimeout(id),
+      }),
+    );
   } catch (error) {
     const known = classify(error) ?? {
       code: 'ERR_SANDBOX_CRASHED',
       message: 'the call failed inside the sandbox',
     };
-    for (const id of ids) answer(id, { t: 'done', id, x: known.code, m: known.message });
-    disposeTenant(component.tenantKey, known);
+    answer(id, doneFailure(id, known.code, known.message));
+    disposeTenant(component.tenantKey, known, isolate);
     return;
   }
   // Defends against a tenant that caught the refusal of an allocation and returned normally: the
-  // whole group fails with ERR_MEMORY_LIMIT and the isolate goes (its memory is spent).
-  if (results === TAG.memory || (Array.isArray(results) && results.includes(TAG.memory))) {
-    disposeTenant(component.tenantKey, MEMORY_LIMIT);
+  // call fails with ERR_MEMORY_LIMIT and the isolate goes (its memory is spent).
+  if (r === TAG.memory) {
+    disposeTenant(component.tenantKey, MEMORY_LIMIT, isolate);
     return;
   }
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    const r: unknown = Array.isArray(results) ? results[i] : undefined;
-    // 'A': an async method; its outcome arrives through the bridge ('done'), under its own timer.
-    if (r === 'A') arm(id);
-    else answer(id, { t: 'done', id, r: typeof r === 'string' ? r : 'E{}' });
+  // 'A': an async method; its outcome arrives through the bridge ('done'), still metered.
+  if (r !== TAG.async) finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
+}
+
+/** Answers a call with its tagged result, unless its metered time went past the budget. */
+function finish(id: number, tagged: string): void {
+  const op = inFlight.get(id);
+  if (op === undefined) return;
+  // A last reading covers the stretch since the meter's previous period.
+  readMeter();
+  if (!inFlight.has(id)) return;
+  if (op.used > op.budgetMs) {
+    overran(id);
+    return;
   }
+  answer(id, doneValue(id, tagged));
 }
 
 function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void {
@@ -335,7 +469,7 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     const op = inFlight.get(a);
     if (op === undefined || op.key !== key) return;
     if (b === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT);
-    else answer(a, { t: 'done', id: a, r: b });
+    else finish(a, b);
     return;
   }
   if (
@@ -345,6 +479,7 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     typeof c === 'string' &&
     typeof d === 'string'
   ) {
+    for (const op of inFlight.values()) if (op.key === key) op.capsOutstanding++;
     send({ t: 'cap', key, req: a, cap: b, method: c, args: d });
   }
 }
@@ -352,24 +487,25 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
 async function capResult(message: CapResultMessage): Promise<void> {
   const component = components.get(message.key);
   if (component === undefined) return;
-  // Promise continuations run inside this settle call: give them the furthest live deadline.
-  let deadline = 0;
-  for (const op of inFlight.values())
-    if (op.key === component.key) deadline = Math.max(deadline, op.deadline);
-  if (deadline === 0) deadline = performance.now() + component.timeoutMs;
-  const timeout = Math.max(1, Math.ceil(deadline - performance.now()));
+  // Promise continuations run inside this settle entry, charged to the call that is running;
+  // continuations after the call ended (no caller, no meter) get the bare budget as wall time.
+  let timeout = component.budgetMs;
+  for (const [id, op] of inFlight) {
+    if (op.key !== component.key) continue;
+    op.capsOutstanding = Math.max(0, op.capsOutstanding - 1);
+    timeout = entryTimeout(id);
+  }
+  const isolate = isolates.get(component.tenantKey);
   try {
-    const settled: unknown = await component.control.apply(
-      undefined,
-      ['settle', message.req, message.ok, message.text, message.code],
-      {
+    const settled: unknown = await enter(component.tenantKey, () =>
+      component.control.apply(undefined, ['settle', message.req, message.ok, message.text, message.code], {
         timeout,
-      },
+      }),
     );
-    if (settled === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT);
+    if (settled === TAG.memory) disposeTenant(component.tenantKey, MEMORY_LIMIT, isolate);
   } catch (error) {
     const known = classify(error) ?? { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate failed' };
-    disposeTenant(component.tenantKey, known);
+    disposeTenant(component.tenantKey, known, isolate);
   }
 }
 
@@ -379,7 +515,7 @@ function unload(id: number, key: number): void {
     components.delete(key);
     for (const [callId, op] of inFlight) {
       if (op.key === key)
-        answer(callId, { t: 'done', id: callId, x: 'ERR_SANDBOX_CLOSED', m: 'the component was disposed' });
+        answer(callId, doneFailure(callId, 'ERR_SANDBOX_CLOSED', 'the component was disposed'));
     }
     const entry = isolates.get(component.tenantKey);
     entry?.keys.delete(key);
@@ -391,13 +527,13 @@ function unload(id: number, key: number): void {
     }
     disposeIdle(component.tenantKey);
   }
-  send({ t: 'done', id, r: 'R0' });
+  send(doneValue(id, `${TAG.result}0`));
 }
 
 function handle(message: HostMessage): void {
   switch (message.t) {
     case 'call':
-      void callGroup(message.key, [message]);
+      void call(message);
       return;
     case 'capres':
       void capResult(message);
@@ -417,25 +553,7 @@ function handle(message: HostMessage): void {
 const reader = new FrameReader(() => 0xffffffff);
 host.on('data', (chunk: Buffer) => {
   rearmQuiet();
-  const messages = reader.push(chunk).map((body) => decodeFrame(body) as HostMessage);
-  // Consecutive calls to the same component in one read enter the isolate once (pipelined
-  // throughput); any other message first flushes them, so order is kept (call, then unload).
-  let groups = new Map<number, CallMessage[]>();
-  const flushGroups = (): void => {
-    for (const [key, group] of groups) void callGroup(key, group);
-    groups = new Map();
-  };
-  for (const message of messages) {
-    if (message.t !== 'call') {
-      flushGroups();
-      handle(message);
-      continue;
-    }
-    const group = groups.get(message.key);
-    if (group === undefined) groups.set(message.key, [message]);
-    else group.push(message);
-  }
-  flushGroups();
+  for (const body of reader.push(chunk)) handle(decodeFrame(body) as HostMessage);
 });
 // The host went away (or sent garbage): nothing to serve, leave nothing behind.
 host.on('end', () => process.exit(0));

@@ -55,7 +55,8 @@ describe('when a worker grows past its hard memory cap (layer: sandbox memory ca
 });
 
 describe('when tenants stay inside memoryLimit (layer: sandbox memory cap sizing)', () => {
-  const supervisor = createSupervisor({ workers: 1 });
+  // The callers' deadline is not under test: each call segments megabytes, slow on a busy machine.
+  const supervisor = createSupervisor({ workers: 1, deadlineMs: 600_000 });
   afterAll(() => supervisor.close());
 
   it('leaves the default cap to the isolate: a heap bomb gets ERR_MEMORY_LIMIT, the worker and its co-tenant live on', async () => {

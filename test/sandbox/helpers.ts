@@ -12,7 +12,7 @@ import {
 export const TEST_LIMITS: SandboxLimits = Object.freeze({
   ...DEFAULT_SANDBOX_LIMITS,
   memoryMb: 32,
-  callTimeoutMs: 250,
+  callTimeoutMs: 500,
   maxArgBytes: 64 * 1024,
   maxResultBytes: 64 * 1024,
   maxJsonDepth: 16,

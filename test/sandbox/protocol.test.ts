@@ -14,7 +14,7 @@ const call = {
   key: 7,
   method: 'échø',
   args: '["\\"x\\"",{"a":"ü"}]',
-  timeoutMs: 999,
+  budgetMs: 999,
 } as const;
 
 describe('when frames cross the worker pipe', () => {
@@ -25,7 +25,7 @@ describe('when frames cross the worker pipe', () => {
       key: 2,
       tenantKey: 3,
       memoryMb: 64,
-      timeoutMs: 1000,
+      budgetMs: 1000,
       filename: 'sealbox:x',
       entry: 'X',
       source: 'class X extends Component {}',

@@ -1,0 +1,274 @@
+/**
+ * Tenant queues and scheduling for one worker slot. Each tenant's loads and calls wait in its own
+ * host-side queue and run one at a time (its isolate runs one thing at a time anyway, and its
+ * budget meter needs the isolate's CPU clock to itself); tenants take turns round-robin, at most
+ * `concurrency` of them running on the worker at once. Nothing here counts against a budget.
+ *
+ * Admission (fail fast, nothing queued): a tenant with too many calls waiting gets ERR_QUEUE_FULL
+ * (its own flood); a worker with too many ops waiting, or a wait that would outlast the caller's
+ * deadline, gets ERR_OVERLOADED with a retry hint (the node is busy). A job still waiting at its
+ * deadline is cancelled (ERR_DEADLINE); a running job past it keeps running to its budget while
+ * its caller is answered ERR_DEADLINE at once. Nothing is ever killed here.
+ */
+import { SandboxError } from '../errors.ts';
+
+/** One load or call. */
+export interface Job<T> {
+  readonly tenant: string;
+  /** starts the work on the worker; called at most once, on the tenant's turn */
+  readonly run: () => Promise<T>;
+  /** wall-clock deadline, on the performance.now() scale */
+  readonly deadline: number;
+  /** ops of this tenant allowed to wait (beyond the running one) before ERR_QUEUE_FULL */
+  readonly maxWaiting: number;
+  /** the caller gave up */
+  readonly signal?: AbortSignal | undefined;
+  /** what the job is, for messages ("call", "load") */
+  readonly what: string;
+}
+
+interface Entry {
+  readonly job: Job<unknown>;
+  /** deadline minus submit time: the clock starts once the worker can take work */
+  readonly allowance: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  settled: boolean;
+  started: boolean;
+  onAbort: (() => void) | undefined;
+}
+
+interface TenantQueue {
+  readonly waiting: Entry[];
+  running: boolean;
+  /** smoothed run time of this tenant's ops (ms) */
+  serviceMs: number;
+}
+
+/** Options of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** tenants running at once on the worker */
+  readonly concurrency: number;
+  /** ops waiting on this worker before ERR_OVERLOADED */
+  readonly maxQueued: number;
+  /** whether the worker can take work now (booted) */
+  readonly canStart: () => boolean;
+}
+
+/** Weight of the newest run time in the smoothed averages. */
+const SMOOTHING = 0.2;
+
+/** A worker slot's tenant queues; see the module comment. */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #tenants = new Map<string, TenantQueue>();
+  /** tenants with waiting ops and none running, in turn order */
+  readonly #turns = new Set<string>();
+  #running = 0;
+  #waiting = 0;
+  /** waiting ops whose deadline clock has not started (no worker ready when they arrived) */
+  #unarmed = 0;
+  /** smoothed run time of any op on this worker (ms) */
+  #serviceMs = 0;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+  }
+
+  /** Ops waiting for their turn. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Ops running on the worker. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /**
+   * Admits a job or refuses it at once; resolves with its result.
+   * @throws SandboxError ERR_QUEUE_FULL, ERR_OVERLOADED, ERR_DEADLINE
+   */
+  submit<T>(job: Job<T>): Promise<T> {
+    const queue = this.#queue(job.tenant);
+    const now = performance.now();
+    if (job.signal?.aborted === true) return Promise.reject(aborted(job));
+    if (job.deadline <= now) {
+      return Promise.reject(
+        new SandboxError('ERR_DEADLINE', `the ${job.what} reached its deadline before it started`),
+      );
+    }
+    // Defends against one tenant flooding the node: a bounded per-tenant queue.
+    if (queue.waiting.length >= job.maxWaiting) {
+      return Promise.reject(
+        new SandboxError('ERR_QUEUE_FULL', `the tenant already has ${queue.waiting.length} ops waiting`),
+      );
+    }
+    // Defends against a queue that grows without bound when offered load exceeds capacity: shed.
+    if (this.#waiting >= this.#options.maxQueued) {
+      return Promise.reject(this.#overloaded(`${this.#waiting} ops are waiting on this worker`));
+    }
+    const expected = this.#expectedWait(queue);
+    if (expected > job.deadline - now) {
+      return Promise.reject(
+        this.#overloaded(`the expected wait (~${Math.ceil(expected)} ms) exceeds the ${job.what}'s deadline`),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Entry = {
+        job,
+        allowance: job.deadline - now,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: undefined,
+        settled: false,
+        started: false,
+        onAbort: undefined,
+      };
+      // Waiting for a worker to boot is the node's cost: the deadline clock starts once it can
+      // take work (a worker replaced by the warm spare is ready at once).
+      if (this.#options.canStart()) this.#arm(entry, job.deadline - now);
+      else this.#unarmed++;
+      if (job.signal !== undefined) {
+        entry.onAbort = () => this.#cancel(entry, aborted(job));
+        job.signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      queue.waiting.push(entry);
+      this.#waiting++;
+      if (!queue.running) this.#turns.add(job.tenant);
+      this.kick();
+    });
+  }
+
+  /** Starts waiting ops while the worker can take them. */
+  kick(): void {
+    if (this.#unarmed > 0 && this.#options.canStart()) {
+      this.#unarmed = 0;
+      for (const queue of this.#tenants.values()) {
+        for (const entry of queue.waiting) if (entry.timer === undefined) this.#arm(entry, entry.allowance);
+      }
+    }
+    while (this.#running < this.#options.concurrency && this.#turns.size > 0 && this.#options.canStart()) {
+      const [tenant] = this.#turns;
+      this.#turns.delete(tenant!);
+      const queue = this.#tenants.get(tenant!)!;
+      const entry = queue.waiting.shift();
+      if (entry === undefined) continue;
+      this.#waiting--;
+      this.#start(tenant!, queue, entry);
+    }
+  }
+
+  /** Rejects every waiting op (the slot cannot serve them: closed, or its workers cannot start). */
+  failWaiting(error: () => Error): void {
+    for (const queue of this.#tenants.values()) {
+      for (const entry of queue.waiting.splice(0)) {
+        this.#waiting--;
+        this.#settle(entry, undefined, error());
+      }
+    }
+    this.#turns.clear();
+  }
+
+  #start(tenant: string, queue: TenantQueue, entry: Entry): void {
+    queue.running = true;
+    this.#running++;
+    entry.started = true;
+    const began = performance.now();
+    let work: Promise<unknown>;
+    try {
+      work = entry.job.run();
+    } catch (error) {
+      work = Promise.reject(error as Error);
+    }
+    work
+      .then(
+        (value) => this.#settle(entry, value, undefined),
+        (error: unknown) => this.#settle(entry, undefined, error as Error),
+      )
+      .finally(() => {
+        const took = performance.now() - began;
+        queue.serviceMs =
+          queue.serviceMs === 0 ? took : queue.serviceMs + SMOOTHING * (took - queue.serviceMs);
+        this.#serviceMs =
+          this.#serviceMs === 0 ? took : this.#serviceMs + SMOOTHING * (took - this.#serviceMs);
+        queue.running = false;
+        this.#running--;
+        if (queue.waiting.length > 0) this.#turns.add(tenant);
+        else if (this.#tenants.get(tenant) === queue) this.#tenants.delete(tenant);
+        this.kick();
+      });
+  }
+
+  /** The wait a new op of this tenant would likely see: its own queue, or the worker's. */
+  #expectedWait(queue: TenantQueue): number {
+    const own = (queue.waiting.length + (queue.running ? 1 : 0)) * queue.serviceMs;
+    const node = (this.#waiting / this.#options.concurrency) * this.#serviceMs;
+    return Math.max(own, node);
+  }
+
+  #overloaded(why: string): SandboxError {
+    const hint = Math.max(50, Math.ceil(((this.#waiting + 1) / this.#options.concurrency) * this.#serviceMs));
+    return new SandboxError('ERR_OVERLOADED', `the node is overloaded (${why}); retry in about ${hint} ms`, {
+      retryAfterMs: hint,
+    });
+  }
+
+  #arm(entry: Entry, ms: number): void {
+    entry.timer = setTimeout(() => this.#expire(entry), Math.max(1, Math.ceil(ms)));
+  }
+
+  #expire(entry: Entry): void {
+    entry.timer = undefined;
+    this.#cancel(
+      entry,
+      new SandboxError(
+        'ERR_DEADLINE',
+        entry.started
+          ? `the ${entry.job.what} did not finish before its deadline (it runs on to its budget)`
+          : `the ${entry.job.what} reached its deadline before it started; it was cancelled`,
+      ),
+    );
+  }
+
+  /** Settles the caller now; a waiting op leaves its queue, a running one runs on unobserved. */
+  #cancel(entry: Entry, error: Error): void {
+    if (entry.settled) return;
+    if (!entry.started) {
+      const queue = this.#tenants.get(entry.job.tenant);
+      const index = queue?.waiting.indexOf(entry) ?? -1;
+      if (queue !== undefined && index >= 0) {
+        queue.waiting.splice(index, 1);
+        this.#waiting--;
+        if (queue.waiting.length === 0) {
+          this.#turns.delete(entry.job.tenant);
+          if (!queue.running) this.#tenants.delete(entry.job.tenant);
+        }
+      }
+    }
+    this.#settle(entry, undefined, error);
+  }
+
+  #settle(entry: Entry, value: unknown, error: Error | undefined): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.job.signal?.removeEventListener('abort', entry.onAbort);
+    if (error !== undefined) entry.reject(error);
+    else entry.resolve(value);
+  }
+
+  #queue(tenant: string): TenantQueue {
+    let queue = this.#tenants.get(tenant);
+    if (queue === undefined) {
+      queue = { waiting: [], running: false, serviceMs: 0 };
+      this.#tenants.set(tenant, queue);
+    }
+    return queue;
+  }
+}
+
+function aborted(job: Job<unknown>): SandboxError {
+  return new SandboxError('ERR_DEADLINE', `the caller aborted the ${job.what}`);
+}

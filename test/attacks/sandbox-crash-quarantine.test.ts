@@ -1,0 +1,58 @@
+/**
+ * One tenant takes its shared worker down on purpose (issue 13 #2, host side; layer: sandbox
+ * supervisor). `new Array(1e9).fill(0)` keeps its thread after isolated-vm disposes the isolate for
+ * memory: the attacker gets ERR_MEMORY_LIMIT, the worker exits naming it (runaway marker, read
+ * after the exit), and the attacker is quarantined on a worker of its own, so a second attack
+ * never reaches its former co-tenant.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SandboxError } from '../../src/errors.ts';
+import { createSupervisor } from '../../src/sandbox/supervisor.ts';
+import { cls, spec } from '../sandbox/helpers.ts';
+
+const SOURCE = cls(`
+  ok() { return 'ok'; }
+  hugeFill() { return new Array(1e9).fill(0).length; }
+`);
+const supervisor = createSupervisor({ workers: 1 });
+afterAll(() => supervisor.close());
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'fulfilled';
+  } catch (error) {
+    return (error as SandboxError).code ?? 'untyped';
+  }
+}
+
+describe('when a tenant crashes the worker it shares (quarantine with back-off)', () => {
+  it('pins ERR_MEMORY_LIMIT on the attacker and keeps its former co-tenant out of the next crash', async () => {
+    const limits = { memoryMb: 16, callTimeoutMs: 1000 };
+    const attacker = await supervisor.instantiate(spec(SOURCE, { tenant: 'attacker', limits }));
+    const victim = await supervisor.instantiate(spec(SOURCE, { tenant: 'victim' }));
+    expect(supervisor.stats().workers).toBe(1);
+
+    expect(await codeOf(attacker.call('hugeFill'))).toBe('ERR_MEMORY_LIMIT');
+    // The shared worker exits (runaway) and is replaced; the attacker now has a worker of its own.
+    await expect.poll(() => supervisor.stats().quarantined, { timeout: 30_000 }).toBe(1);
+    expect(await victim.call('ok')).toBe('ok');
+    const [victimPid] = supervisor.stats().pids;
+    const restarts = supervisor.stats().restarts;
+
+    // Second attack, after the back-off: only the attacker's own worker goes down.
+    const second = codeOf(attacker.call('hugeFill'));
+    const outcomes: string[] = [];
+    let done = false;
+    void second.finally(() => (done = true));
+    while (!done) {
+      outcomes.push(await codeOf(victim.call('ok')));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await second).toBe('ERR_MEMORY_LIMIT');
+    await expect.poll(() => supervisor.stats().restarts, { timeout: 30_000 }).toBeGreaterThan(restarts);
+    expect(outcomes.every((o) => o === 'fulfilled')).toBe(true);
+    expect(await victim.call('ok')).toBe('ok');
+    expect(supervisor.stats().pids).toContain(victimPid);
+  }, 120_000);
+});
