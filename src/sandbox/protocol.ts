@@ -80,8 +80,20 @@ export type WorkerMessage =
       readonly method: string;
       readonly args: string;
     }
-  /** the tenant isolate holding these components was disposed */
-  | { readonly t: 'lost'; readonly keys: readonly number[] };
+  /**
+   * the tenant isolate holding these components was disposed; `running`: its thread had not
+   * returned yet (it may keep running, and allocating, until 'released')
+   */
+  | {
+      readonly t: 'lost';
+      readonly keys: readonly number[];
+      readonly tenantKey: number;
+      readonly running: boolean;
+    }
+  /** a disposed tenant isolate still holds its thread past STUCK_NOTICE_MS (it ignored termination) */
+  | { readonly t: 'stuck'; readonly tenantKey: number }
+  /** the disposed isolate of this tenant that was still running has returned its thread */
+  | { readonly t: 'released'; readonly tenantKey: number };
 
 /** Marker a worker writes to stderr right before killing itself on a catastrophic isolate error. */
 export const FATAL_MARKER = 'SEALBOX_FATAL';

@@ -229,6 +229,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   /** every process not yet exited, spare and dying ones included */
   const processes = new Set<WorkerProcess>();
   const owners = new Map<WorkerProcess, Slot>();
+  /** tenants already quarantined for what they did to a worker (each counted once per worker) */
+  const charged = new WeakMap<WorkerProcess, Set<string>>();
   let spare: WorkerProcess | undefined;
   let closed = false;
   let restarts = 0;
@@ -267,6 +269,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
             w.records.delete(key as number);
             if (record.worker === w) record.key = undefined;
           }
+        },
+        onStuck: (w, tenant) => {
+          // Defends against a stuck isolate taking its co-tenants down with the worker: the tenant
+          // moves to a worker of its own now, before the runaway grace or the memory cap ends this one.
+          if (owners.has(w) && !closed) chargeCrash(w, tenant);
         },
         onGone: onWorkerGone,
       },
@@ -315,7 +322,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     // Defends against one tenant crashing its co-tenants again and again: a tenant whose isolate
     // took the worker down (lost control, or ignored termination) runs on a worker of its own from
     // now on, after a back-off that doubles with each crash.
-    for (const name of new Set([...death.fatal, ...death.runaway])) quarantine(name);
+    for (const name of new Set([...death.fatal, ...death.runaway])) chargeCrash(worker, name);
     if (worker.booted) {
       // Replaced now (by the warm spare, when there is one): ops that never started here wait in
       // the slot's queue and run on the replacement.
@@ -327,6 +334,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         () => new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker could not start'),
       );
     }
+  }
+
+  /** Quarantines `name` for what it did to `worker`, once per worker (a stuck notice, then the death). */
+  function chargeCrash(worker: WorkerProcess, name: string): void {
+    let names = charged.get(worker);
+    if (names === undefined) charged.set(worker, (names = new Set()));
+    if (names.has(name)) return;
+    names.add(name);
+    quarantine(name);
   }
 
   function quarantine(name: string): void {

@@ -32,6 +32,14 @@ export function wallCeilingMs(budgetMs: number): number {
  */
 export const RUNAWAY_GRACE_MS = 2000;
 
+/**
+ * How long a terminated isolate may keep its thread before the worker tells the host it is stuck.
+ * The host then moves the tenant to a worker of its own at once, before the runaway grace or the
+ * worker's memory cap ends the shared worker. Termination normally lands within milliseconds; a
+ * false alarm on a starved machine costs the tenant one quarantine back-off, never a wrong result.
+ */
+export const STUCK_NOTICE_MS = 500;
+
 /** A worker that has not answered a heartbeat for this long (or 3 periods, if longer) is broken. */
 export const HEARTBEAT_MISS_FLOOR_MS = 3000;
 

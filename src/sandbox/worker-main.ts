@@ -31,7 +31,7 @@ import type {
   LoadMessage,
   WorkerMessage,
 } from './protocol.ts';
-import { METER_PERIOD_MS, RUNAWAY_GRACE_MS, wallCeilingMs } from './time-model.ts';
+import { METER_PERIOD_MS, RUNAWAY_GRACE_MS, STUCK_NOTICE_MS, wallCeilingMs } from './time-model.ts';
 
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
 // worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
@@ -59,6 +59,10 @@ interface InFlight {
   lastCpu: number;
   /** capability requests of this op the host has not answered yet */
   capsOutstanding: number;
+  /** an async call whose outcome arrives through the bridge */
+  async: boolean;
+  /** bumped by every capability request and answer of this op (see checkSettleable) */
+  activity: number;
   /** wall-clock backstop (ceiling) */
   readonly ceiling: NodeJS.Timeout;
 }
@@ -67,6 +71,8 @@ const components = new Map<number, LoadedComponent>();
 const inFlight = new Map<number, InFlight>();
 /** isolate entries (apply/run/eval) not yet returned, per isolate: a runaway isolate keeps one */
 const entries = new Map<PooledIsolate, number>();
+/** disposed isolates whose entry had not returned yet (the host was told: 'lost' with running) */
+const lingering = new Set<PooledIsolate>();
 
 // The host's end of a Unix socket pair (fd 3): length-prefixed frames both ways (protocol.ts).
 const host = new Socket({ fd: HOST_FD, readable: true, writable: true });
@@ -114,6 +120,8 @@ function track(id: number, tenantKey: number, key: number, budgetMs: number): vo
     used: 0,
     lastCpu: cpuOf(tenantKey) ?? 0,
     capsOutstanding: 0,
+    async: false,
+    activity: 0,
     ceiling,
   });
   startMeter();
@@ -222,6 +230,7 @@ async function enter<T>(tenantKey: number, work: () => Promise<T>): Promise<T> {
     const left = (entries.get(isolate) ?? 1) - 1;
     if (left === 0) entries.delete(isolate);
     else entries.set(isolate, left);
+    if (left === 0 && lingering.delete(isolate)) send({ t: 'released', tenantKey });
   }
 }
 
@@ -309,11 +318,18 @@ function disposeTenant(
   const lost = [...entry.keys];
   for (const key of lost) components.delete(key);
   pool.drop(tenantKey);
-  send({ t: 'lost', keys: lost });
-  if ((entries.get(entry) ?? 0) > 0) {
+  const running = (entries.get(entry) ?? 0) > 0;
+  // `running`: the isolate's thread had not returned when it was disposed; the host counts the
+  // tenant as the owner of whatever memory the worker grows until 'released'.
+  if (running) lingering.add(entry);
+  send({ t: 'lost', keys: lost, tenantKey, running });
+  if (running) {
     // Defends against an isolate that ignores termination (one huge BigInt operation keeps its
     // thread and may later take the process down): past the grace, the worker names the tenant
     // and exits, so the host quarantines it instead of guessing.
+    setTimeout(() => {
+      if ((entries.get(entry) ?? 0) > 0) send({ t: 'stuck', tenantKey });
+    }, STUCK_NOTICE_MS).unref();
     setTimeout(() => {
       if ((entries.get(entry) ?? 0) > 0) dieWith(RUNAWAY_MARKER, tenantKey);
     }, RUNAWAY_GRACE_MS).unref();
@@ -445,7 +461,35 @@ async function call(message: CallMessage): Promise<void> {
     return;
   }
   // 'A': an async method; its outcome arrives through the bridge ('done'), still metered.
-  if (r !== TAG.async) finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
+  if (r !== TAG.async) {
+    finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
+    return;
+  }
+  const op = inFlight.get(id);
+  if (op !== undefined) op.async = true;
+  checkSettleable(id);
+}
+
+/**
+ * Defends against an async call that can never settle (a thenable that never calls back, a
+ * promise whose resolver was dropped) holding its component's queue until the wall ceiling:
+ * the sandbox has no timers or I/O, so tenant code runs only inside an isolate entry (the call,
+ * or the settle of a capability answer). An async call with no entry running in its isolate and
+ * no capability request outstanding has nothing left that could settle it: it fails at once with
+ * ERR_TIMEOUT, and the component stays loaded. The check waits one turn of the event loop, so a
+ * bridge message the isolate posted before its entry returned is seen first.
+ */
+function checkSettleable(id: number): void {
+  const op = inFlight.get(id);
+  if (op === undefined || !op.async || op.capsOutstanding > 0) return;
+  const mark = op.activity;
+  setImmediate(() => {
+    const now = inFlight.get(id);
+    if (now !== op || op.capsOutstanding > 0 || op.activity !== mark) return;
+    const isolate = isolates.get(op.tenantKey);
+    if (isolate !== undefined && (entries.get(isolate) ?? 0) > 0) return;
+    answer(id, doneFailure(id, 'ERR_TIMEOUT', 'the async call can never settle: nothing is left to run it'));
+  });
 }
 
 /** Answers a call with its tagged result, unless its metered time went past the budget. */
@@ -479,7 +523,11 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     typeof c === 'string' &&
     typeof d === 'string'
   ) {
-    for (const op of inFlight.values()) if (op.key === key) op.capsOutstanding++;
+    for (const op of inFlight.values()) {
+      if (op.key !== key) continue;
+      op.capsOutstanding++;
+      op.activity++;
+    }
     send({ t: 'cap', key, req: a, cap: b, method: c, args: d });
   }
 }
@@ -490,10 +538,13 @@ async function capResult(message: CapResultMessage): Promise<void> {
   // Promise continuations run inside this settle entry, charged to the call that is running;
   // continuations after the call ended (no caller, no meter) get the bare budget as wall time.
   let timeout = component.budgetMs;
+  const waiting: number[] = [];
   for (const [id, op] of inFlight) {
     if (op.key !== component.key) continue;
     op.capsOutstanding = Math.max(0, op.capsOutstanding - 1);
+    op.activity++;
     timeout = entryTimeout(id);
+    waiting.push(id);
   }
   const isolate = isolates.get(component.tenantKey);
   try {
@@ -506,7 +557,9 @@ async function capResult(message: CapResultMessage): Promise<void> {
   } catch (error) {
     const known = classify(error) ?? { code: 'ERR_SANDBOX_CRASHED', message: 'the isolate failed' };
     disposeTenant(component.tenantKey, known, isolate);
+    return;
   }
+  for (const id of waiting) checkSettleable(id);
 }
 
 function unload(id: number, key: number): void {

@@ -41,7 +41,7 @@ export interface WorkerDeath {
   readonly overMemory: ReadonlySet<string>;
   /** tenants whose isolate lost control (V8 catastrophic error, typically out of memory) */
   readonly fatal: ReadonlySet<string>;
-  /** tenants whose isolate kept running after termination */
+  /** tenants whose isolate kept running after termination (stuck notice or runaway marker) */
   readonly runaway: ReadonlySet<string>;
 }
 
@@ -53,6 +53,8 @@ export interface WorkerEvents {
   readonly onCapability: (worker: WorkerProcess, message: Extract<WorkerMessage, { t: 'cap' }>) => void;
   /** these component keys were lost with their tenant's isolate */
   readonly onLost: (worker: WorkerProcess, keys: readonly unknown[]) => void;
+  /** this tenant's disposed isolate still holds its thread: it ignored termination */
+  readonly onStuck: (worker: WorkerProcess, tenant: string) => void;
   /** the process is gone; every request it held has been settled */
   readonly onGone: (worker: WorkerProcess, death: WorkerDeath) => void;
 }
@@ -79,6 +81,10 @@ export class WorkerProcess {
   /** reached `ready` once (a worker that dies before is not respawned eagerly) */
   booted = false;
   gone = false;
+  /** tenants the worker reported stuck (a terminated isolate that kept its thread) */
+  readonly stuck = new Set<string>();
+  /** tenants with a disposed isolate whose thread has not returned yet */
+  readonly #lingering = new Set<string>();
   /** largest frame accepted from the worker (grows with the limits of the components it holds) */
   maxFrame = BASE_FRAME_BYTES;
   readonly #proc: ChildProcess;
@@ -223,10 +229,28 @@ export class WorkerProcess {
     return new Set([...this.#pending.values()].map((op) => op.tenant));
   }
 
+  /**
+   * The tenant a worker's key names. Defends against a compromised worker naming a tenant it does
+   * not hold: only a key this host assigned maps to a tenant.
+   */
+  #tenantOf(key: unknown): string | undefined {
+    if (typeof key !== 'number') return undefined;
+    for (const [tenant, k] of this.tenantKeys) if (k === key) return tenant;
+    return undefined;
+  }
+
   /** Kills the process and settles everything it held at once; its late messages are ignored. */
   kill(by: NonNullable<WorkerDeath['killedBy']>): void {
     if (!this.gone) this.#killedBy = by;
-    if (by === 'memory' && !this.gone) this.#overMemory = this.tenantsInFlight();
+    // A stuck isolate (terminated, still running) is the likeliest owner of memory nobody
+    // accounts for: it is charged, and the calls in flight of other tenants are not.
+    if (by === 'memory' && !this.gone) {
+      const culprits = new Set([...this.stuck, ...this.#lingering]);
+      this.#overMemory = culprits.size > 0 ? culprits : this.tenantsInFlight();
+      // A tenant whose disposed isolate was still running when the cap was hit took this worker
+      // down: it is quarantined like a runaway.
+      for (const tenant of this.#lingering) this.stuck.add(tenant);
+    }
     this.#signal();
     this.#retire();
   }
@@ -284,9 +308,24 @@ export class WorkerProcess {
       case 'cap':
         this.#events.onCapability(this, message);
         return;
-      case 'lost':
+      case 'lost': {
         if (Array.isArray(message.keys)) this.#events.onLost(this, message.keys);
+        const tenant = this.#tenantOf(message.tenantKey);
+        if (tenant !== undefined && message.running === true) this.#lingering.add(tenant);
         return;
+      }
+      case 'released': {
+        const tenant = this.#tenantOf(message.tenantKey);
+        if (tenant !== undefined) this.#lingering.delete(tenant);
+        return;
+      }
+      case 'stuck': {
+        const tenant = this.#tenantOf(message.tenantKey);
+        if (tenant === undefined || this.stuck.has(tenant)) return;
+        this.stuck.add(tenant);
+        this.#events.onStuck(this, tenant);
+        return;
+      }
       default:
         return;
     }
@@ -323,7 +362,7 @@ export class WorkerProcess {
       killedBy: this.#killedBy,
       overMemory: this.#overMemory,
       fatal: named(FATAL_MARKER),
-      runaway: named(RUNAWAY_MARKER),
+      runaway: new Set([...named(RUNAWAY_MARKER), ...this.stuck]),
     };
   }
 }

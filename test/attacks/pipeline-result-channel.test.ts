@@ -48,6 +48,22 @@ describe('when a component returns hostile values (layer: sandbox serialiser and
     expect(result).toMatchObject({ code: 'ERR_TIMEOUT' });
   });
 
+  it('fails a never-settling call at once (ERR_TIMEOUT, not the deadline) and keeps the component serving', async () => {
+    // Nothing in the sandbox can ever settle it (no timers, no capability request outstanding):
+    // waiting for the deadline would only hold the component's queue.
+    const component = await h.loader.load(
+      h.envelope(evil("if (a === 'hang') return new Promise(() => {}); return 'ok';")),
+      { tenant: 'acme' },
+    );
+    try {
+      const outcomes = await Promise.allSettled([component.call('run', 'hang'), component.call('run', 'x')]);
+      expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TIMEOUT' } });
+      expect(outcomes[1]).toEqual({ status: 'fulfilled', value: 'ok' });
+    } finally {
+      await component.dispose();
+    }
+  });
+
   it('throws ERR_RESULT_INVALID for a toJSON that returns a 4 MiB string', async () => {
     const result = await call(evil("return { toJSON() { return 'x'.repeat(4 * 1024 * 1024); } };"));
     expect(result).toBeInstanceOf(SandboxError);

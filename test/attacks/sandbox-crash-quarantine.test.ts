@@ -34,10 +34,14 @@ describe('when a tenant crashes the worker it shares (quarantine with back-off)'
     expect(supervisor.stats().workers).toBe(1);
 
     expect(await codeOf(attacker.call('hugeFill'))).toBe('ERR_MEMORY_LIMIT');
-    // The shared worker exits (runaway) and is replaced; the attacker now has a worker of its own.
+    // The terminated isolate keeps its thread: the worker reports it stuck and the attacker moves
+    // to a worker of its own at once. The shared worker then goes down (its memory cap or the
+    // runaway grace, whichever comes first) and is replaced.
     await expect.poll(() => supervisor.stats().quarantined, { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => supervisor.stats().restarts, { timeout: 30_000 }).toBe(1);
     expect(await victim.call('ok')).toBe('ok');
     const [victimPid] = supervisor.stats().pids;
+    expect(supervisor.stats().pids).toHaveLength(1);
     const restarts = supervisor.stats().restarts;
 
     // Second attack, after the back-off: only the attacker's own worker goes down.
