@@ -40,7 +40,9 @@ import { Scheduler } from './scheduler.ts';
 import {
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_QUEUED_PER_WORKER,
+  HEARTBEAT_MISS_FLOOR_MS,
   hostBackstopMs,
+  RUNAWAY_GRACE_MS,
   WORKER_CONCURRENCY,
 } from './time-model.ts';
 import { detectJail, type Jail } from './jail.ts';
@@ -202,6 +204,14 @@ interface TenantState {
   crashes: number;
   /** performance.now() before which its ops are refused (quarantine back-off) */
   backoffUntil: number;
+  /**
+   * Set while a disposed isolate of this tenant still holds its thread on `worker`: its next op
+   * waits (for 'released', or for the quarantine a stuck notice brings) instead of starting next
+   * to it, where the worker may yet go down for what that isolate does.
+   */
+  held:
+    | { readonly worker: WorkerProcess; readonly done: Promise<void>; readonly release: () => void }
+    | undefined;
 }
 
 let nextComponentKey = 0;
@@ -270,10 +280,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
             if (record.worker === w) record.key = undefined;
           }
         },
+        onLingering: (w, tenant) => hold(w, tenant),
+        onReleased: (w, tenant) => unhold(w, tenant),
         onStuck: (w, tenant) => {
           // Defends against a stuck isolate taking its co-tenants down with the worker: the tenant
           // moves to a worker of its own now, before the runaway grace or the memory cap ends this one.
           if (owners.has(w) && !closed) chargeCrash(w, tenant);
+          unhold(w, tenant);
         },
         onGone: onWorkerGone,
       },
@@ -323,6 +336,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     // took the worker down (lost control, or ignored termination) runs on a worker of its own from
     // now on, after a back-off that doubles with each crash.
     for (const name of new Set([...death.fatal, ...death.runaway])) chargeCrash(worker, name);
+    for (const name of worker.tenantKeys.keys()) unhold(worker, name);
     if (worker.booted) {
       // Replaced now (by the warm spare, when there is one): ops that never started here wait in
       // the slot's queue and run on the replacement.
@@ -334,6 +348,33 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         () => new SandboxError('ERR_SANDBOX_CRASHED', 'the sandbox worker could not start'),
       );
     }
+  }
+
+  /** Holds the tenant's next ops while its disposed isolate still runs on `worker` (bounded). */
+  function hold(worker: WorkerProcess, name: string): void {
+    const state = tenants.get(name);
+    if (state === undefined || state.held !== undefined || closed) return;
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    // Bounded: a worker that never reports back (broken) holds nobody past the runaway grace.
+    const timer = setTimeout(() => unhold(worker, name), RUNAWAY_GRACE_MS + HEARTBEAT_MISS_FLOOR_MS);
+    timer.unref();
+    state.held = {
+      worker,
+      done,
+      release: () => {
+        clearTimeout(timer);
+        release();
+      },
+    };
+  }
+
+  function unhold(worker: WorkerProcess, name: string): void {
+    const state = tenants.get(name);
+    if (state?.held === undefined || state.held.worker !== worker) return;
+    const { release } = state.held;
+    state.held = undefined;
+    release();
   }
 
   /** Quarantines `name` for what it did to `worker`, once per worker (a stuck notice, then the death). */
@@ -431,7 +472,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       for (const s of tenants.values()) if (counts.has(s.slot)) counts.set(s.slot, counts.get(s.slot)! + 1);
       let best = slots[0]!;
       for (const slot of slots) if (counts.get(slot)! < counts.get(best)!) best = slot;
-      state = { name: tenant, slot: best, buckets: new Map(), crashes: 0, backoffUntil: 0 };
+      state = {
+        name: tenant,
+        slot: best,
+        buckets: new Map(),
+        crashes: 0,
+        backoffUntil: 0,
+        held: undefined,
+      };
       tenants.set(tenant, state);
     }
     return state;
@@ -475,7 +523,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         deadline,
         signal: invoke?.signal,
         maxWaiting: limits.maxConcurrentCalls + limits.maxQueuedCalls - 1,
-        run: () => {
+        run: async () => {
+          if (state.held !== undefined) await state.held.done;
           if (state.slot !== slot) return submit(state.slot);
           if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed');
           return work(ensureWorker(slot));
@@ -678,6 +727,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       heartbeat = undefined;
       if (memoryWatch !== undefined) clearInterval(memoryWatch);
       memoryWatch = undefined;
+      for (const state of tenants.values())
+        if (state.held !== undefined) unhold(state.held.worker, state.name);
       const all = new Set([...slots, ...[...tenants.values()].map((t) => t.slot)]);
       for (const slot of all) {
         slot.scheduler.failWaiting(() => new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));

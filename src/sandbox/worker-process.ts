@@ -53,6 +53,10 @@ export interface WorkerEvents {
   readonly onCapability: (worker: WorkerProcess, message: Extract<WorkerMessage, { t: 'cap' }>) => void;
   /** these component keys were lost with their tenant's isolate */
   readonly onLost: (worker: WorkerProcess, keys: readonly unknown[]) => void;
+  /** this tenant's isolate was disposed while its thread was still running */
+  readonly onLingering: (worker: WorkerProcess, tenant: string) => void;
+  /** that isolate returned its thread */
+  readonly onReleased: (worker: WorkerProcess, tenant: string) => void;
   /** this tenant's disposed isolate still holds its thread: it ignored termination */
   readonly onStuck: (worker: WorkerProcess, tenant: string) => void;
   /** the process is gone; every request it held has been settled */
@@ -311,12 +315,15 @@ export class WorkerProcess {
       case 'lost': {
         if (Array.isArray(message.keys)) this.#events.onLost(this, message.keys);
         const tenant = this.#tenantOf(message.tenantKey);
-        if (tenant !== undefined && message.running === true) this.#lingering.add(tenant);
+        if (tenant !== undefined && message.running === true) {
+          this.#lingering.add(tenant);
+          this.#events.onLingering(this, tenant);
+        }
         return;
       }
       case 'released': {
         const tenant = this.#tenantOf(message.tenantKey);
-        if (tenant !== undefined) this.#lingering.delete(tenant);
+        if (tenant !== undefined && this.#lingering.delete(tenant)) this.#events.onReleased(this, tenant);
         return;
       }
       case 'stuck': {
