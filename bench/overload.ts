@@ -13,7 +13,8 @@ import type { BenchOptions, BenchReport, BenchRow } from './harness.ts';
 const SOURCE = `class C extends Component {
   work() { let x = 0; for (let i = 0; i < 100000; i++) x = (x * 31 + i) | 0; return x; }
 }`;
-const DEADLINE_MS = 1000;
+/** Caller deadline of every call the suite offers (also the p99 bound its chart draws). */
+export const DEADLINE_MS = 1000;
 
 interface Point {
   readonly offered: number;
