@@ -148,6 +148,34 @@ describe('three sealbox serve nodes on one PostgreSQL', () => {
     expect(await versionOn(restarted)).toBe(2);
   }, 120_000);
 
+  it('never rolls back to v1 when someone with write access deletes the newer rows from the store', async () => {
+    // The store is untrusted storage: an attacker who can write to it removes every acme row above
+    // v1 (v1 is then the newest published version). The nodes' shared rollback marks still say v2,
+    // so a freshly started node refuses v1 (ERR_ROLLBACK) and serves nothing, and the running ones
+    // keep serving the v2 they hold.
+    const db = new pg.Client({ connectionString: storeUrl });
+    await db.connect();
+    try {
+      const removed = await db.query(
+        "DELETE FROM sealbox_registry WHERE tenant = 'acme' AND identifier = 'box' AND version > 1",
+      );
+      expect(removed.rowCount).toBeGreaterThan(0);
+    } finally {
+      await db.end();
+    }
+    const fresh = await startNode(nodeArgs, dir);
+    try {
+      const answer = await fresh.call('acme', 'box', 'version', [], ACME);
+      expect(answer.status).toBe(404);
+      const deadline = performance.now() + 20_000;
+      while (performance.now() < deadline && !fresh.stderr().includes('"ERR_ROLLBACK"')) await sleep(50);
+      expect(fresh.stderr()).toContain('"ERR_ROLLBACK"');
+    } finally {
+      await fresh.stop();
+    }
+    for (const node of nodes) expect(await versionOn(node)).toBe(2);
+  }, 120_000);
+
   it('answers 401 without a known token and 403 with another tenant’s', async () => {
     expect((await nodes[0]!.call('acme', 'box', 'version', [])).status).toBe(401);
     expect((await nodes[1]!.call('acme', 'box', 'version', [], 'wrong')).status).toBe(401);
