@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = join(ROOT, 'node_modules/.bin/node');
 const SRC_MAIN = join(ROOT, 'src/cli/main.ts');
 const POLICY = join(ROOT, 'policies/default.yaml');
-const RUNS = 4;
+const RUNS = 16;
 
 let dir: string;
 
@@ -48,15 +48,18 @@ function run(): Promise<{ code: number | null; stdout: string }> {
 
 describe('when the component kills its sandbox worker during `sealbox run --json`', () => {
   it(`exits 6 with one JSON error object, ${RUNS} times out of ${RUNS}`, async () => {
-    const runs = await Promise.all(Array.from({ length: RUNS }, run));
+    // Rounds of 4 at a time: the failure used to show about once in 16 runs.
+    const runs: { code: number | null; stdout: string }[] = [];
+    for (let round = 0; round < RUNS / 4; round++)
+      runs.push(...(await Promise.all(Array.from({ length: 4 }, run))));
     for (const { code, stdout } of runs) {
       expect(code, stdout).toBe(6);
       const value = JSON.parse(stdout) as { error?: { code?: unknown } };
       expect(Object.keys(value)).toEqual(['error']);
-      // Which sandbox code depends on how busy the machine is (deadline first on a starved one).
-      expect(['ERR_MEMORY_LIMIT', 'ERR_TIMEOUT', 'ERR_SANDBOX_CRASHED', 'ERR_DEADLINE']).toContain(
-        value.error?.code,
-      );
+      // The host names the cause, never a bare crash: memoryLimit or the CPU budget, whichever the
+      // fill reaches first (it depends on the machine's speed), or the caller's deadline on a
+      // starved machine. ERR_SANDBOX_CRASHED here was the misread cause issue 13 #2 reported.
+      expect(['ERR_MEMORY_LIMIT', 'ERR_TIMEOUT', 'ERR_DEADLINE'], stdout).toContain(value.error?.code);
     }
   }, 120_000);
 });
