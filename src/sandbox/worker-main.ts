@@ -523,8 +523,9 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     typeof c === 'string' &&
     typeof d === 'string'
   ) {
-    for (const op of inFlight.values()) {
+    for (const [id, op] of inFlight) {
       if (op.key !== key) continue;
+      capOwners.set(`${key}:${a}`, id);
       op.capsOutstanding++;
       op.activity++;
     }
@@ -533,16 +534,23 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
 }
 
 async function capResult(message: CapResultMessage): Promise<void> {
+  const request = `${message.key}:${message.req}`;
+  const ownerId = capOwners.get(request);
+  capOwners.delete(request);
   const component = components.get(message.key);
   if (component === undefined) return;
   // Promise continuations run inside this settle entry, charged to the call that is running;
   // continuations after the call ended (no caller, no meter) get the bare budget as wall time.
+  // Only the op that made the request counts it as answered: an answer to an ended call's
+  // request (fire-and-forget log, say) must not make the running op look settled-for-good.
   let timeout = component.budgetMs;
   const waiting: number[] = [];
   for (const [id, op] of inFlight) {
     if (op.key !== component.key) continue;
-    op.capsOutstanding = Math.max(0, op.capsOutstanding - 1);
-    op.activity++;
+    if (id === ownerId) {
+      op.capsOutstanding = Math.max(0, op.capsOutstanding - 1);
+      op.activity++;
+    }
     timeout = entryTimeout(id);
     waiting.push(id);
   }
@@ -561,6 +569,9 @@ async function capResult(message: CapResultMessage): Promise<void> {
   }
   for (const id of waiting) checkSettleable(id);
 }
+
+/** Capability request (`component key:request id`) → the op that made it. */
+const capOwners = new Map<string, number>();
 
 function unload(id: number, key: number): void {
   const component = components.get(key);
