@@ -93,6 +93,11 @@ describe('when a method loops forever (isolate timeout + host wall clock, isolat
     const c = await attack(`go() { this.host.kv.get('k').then(() => { for (;;) {} }); return 1; }`);
     expect(await c.call('go')).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, TEST_LIMITS.callTimeoutMs + 100));
+    // Known limit (docs/sandbox.md): on a starved machine the background loop may still hold the
+    // isolate when the next call arrives, and what it runs then is metered as that call's
+    // (ERR_TIMEOUT). The loop is bounded by its own budget, so the call after that one is served.
+    const first = await c.call('ok').catch((error: SandboxError) => error.code);
+    if (first !== 'ok') expect(first).toBe('ERR_TIMEOUT');
     expect(await c.call('ok')).toBe('ok');
   });
   it('throws ERR_TIMEOUT for a BigInt computation that ignores the isolate timeout, then recovers', async () => {
