@@ -3,7 +3,7 @@
  * artifacts, keyrings, policy files, keys): regular files only, opened non-blocking, size-bounded.
  * Callers that report in their own error class (policy, packer, keyring) map the typed refusal.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 
 /** How a read treats a pipe (FIFO or socket). */
@@ -58,21 +58,22 @@ export function readFileBounded(
       limit: maxBytes,
       ...extra,
     } satisfies ReadRefusalDetails);
+  // A one-shot CLI reading `/dev/stdin` or `<(…)` opens a pipe blocking from the start. Defends
+  // against losing what a fast writer wrote: a non-blocking open counts as the pipe's reader, a
+  // writer can write everything and close against it, and a blocking re-open after that waits
+  // for a writer that is gone (the data went with the last reader's close), forever.
+  const pipeFirst = options.pipes === 'read' && isPipePath(path);
   let fd: number;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = openSync(path, pipeFirst ? constants.O_RDONLY : OPEN_FLAGS);
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code ?? 'error';
     throw refuse('open', errno, { errno });
   }
   try {
     const stat = fstatSync(fd);
-    if (options.pipes === 'read' && (stat.isFIFO() || stat.isSocket())) {
-      // A one-shot CLI reading `/dev/stdin` or `<(…)`: read the pipe through a blocking descriptor
-      // (a non-blocking one returns EAGAIN before the writer has written), bounded the same way.
-      closeSync(fd);
-      fd = -1;
-      fd = openSync(path, constants.O_RDONLY);
+    if (pipeFirst && (stat.isFIFO() || stat.isSocket())) {
+      // Read through the blocking descriptor, bounded the same way as a file.
       return readAll(fd, maxBytes, maxBytes + 1, refuse, undefined);
     }
     if (!stat.isFile()) {
@@ -93,6 +94,16 @@ export function readFileBounded(
     throw refuse('read', errno, { errno });
   } finally {
     if (fd !== -1) closeSync(fd);
+  }
+}
+
+/** Whether `path` names a pipe (FIFO or socket) now; false when it cannot be stat'ed. */
+function isPipePath(path: string | URL): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
   }
 }
 

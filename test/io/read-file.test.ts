@@ -79,6 +79,34 @@ describe('when a one-shot CLI reads a pipe (pipes: read)', () => {
     });
   });
 
+  it('never loses a fast writer: 40 reads in a row each get the text (child process, bounded)', () => {
+    // Regression: the reader opened non-blocking, then closed and re-opened blocking. A writer
+    // that wrote and closed in between took its data with it, and the re-open waited forever
+    // for a writer (it hung this suite once, under load). The race needs the writer to finish
+    // inside a few microseconds, so this catches a regression only now and then; what it
+    // guarantees is that one can never hang the suite: it runs in a child, because a regression
+    // blocks in open(2), where no test timeout could fire.
+    const path = join(dir, 'race-pipe');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    const script = `
+      import { spawn } from 'node:child_process';
+      import { readFileBounded } from ${JSON.stringify(new URL('../../src/io/read-file.ts', import.meta.url).href)};
+      let ok = 0;
+      for (let i = 0; i < 40; i++) {
+        spawn('sh', ['-c', 'printf x' + i + " > '${path}'"], { stdio: 'ignore' });
+        const text = new TextDecoder().decode(readFileBounded('${path}', 64, 'pipe', { pipes: 'read' }));
+        if (text === 'x' + i) ok++;
+      }
+      console.log(ok);`;
+    const run = spawnSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(run.signal, run.stderr).toBe(null);
+    expect(run.stdout.trim()).toBe('40');
+  });
+
   it('still refuses a device', () => {
     expect(refusal(() => readFileBounded('/dev/zero', 10, '/dev/zero', { pipes: 'read' }))).toMatchObject({
       reason: 'not-regular',
