@@ -10,6 +10,7 @@
  * worker down is moved to a worker of its own (quarantine) and waits out a growing back-off.
  *
  * Modules: component-spec.ts (spec validation), capability-dispatch.ts (capability calls),
+ * supervisor-options.ts (option checks), worker-answers.ts (what a worker's answer means),
  * scheduler.ts (tenant queues, admission, deadlines), worker-process.ts (one process),
  * spawn-args.ts (its command line), protocol.ts (frames and typed answers).
  *
@@ -18,35 +19,28 @@
  * messages are type-checked and all JSON is re-parsed here with dangerous keys dropped.
  */
 import type { JsonValue } from '../envelope/types.ts';
-import { ComponentError, ConfigError, SandboxError } from '../errors.ts';
-import type { TokenBucket, HostCapability, LogEntry } from './capabilities.ts';
-import {
-  createCapabilityRegistry,
-  dispatchCapability,
-  REFUSAL_CODES,
-  type Invocation,
-} from './capability-dispatch.ts';
-import {
-  checkSpec,
-  ENTRY_NAME,
-  trimStack as trimStackOf,
-  type CheckedSpec,
-  type ComponentSpec,
-} from './component-spec.ts';
-import { decodeJson, encodeJson } from './json.ts';
+import { ComponentError, SandboxError } from '../errors.ts';
+import type { TokenBucket } from './capabilities.ts';
+import { createCapabilityRegistry, dispatchCapability, type Invocation } from './capability-dispatch.ts';
+import { checkSpec, type CheckedSpec, type ComponentSpec } from './component-spec.ts';
+import { encodeJson } from './json.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
-import { parseAnswerBody as parseBody, type Answer, type HostMessage } from './protocol.ts';
+import type { Answer, HostMessage } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
 import {
-  DEFAULT_DEADLINE_MS,
-  DEFAULT_MAX_QUEUED_PER_WORKER,
   HEARTBEAT_MISS_FLOOR_MS,
   hostBackstopMs,
   RUNAWAY_GRACE_MS,
   WORKER_CONCURRENCY,
 } from './time-model.ts';
-import { detectJail, type Jail } from './jail.ts';
 import { CAN_MEASURE_RSS, MEMORY_POLL_MS, processTreeRssKb, workerMemoryCapMb } from './memory-cap.ts';
+import {
+  parseInvokeOptions,
+  parseOptions,
+  type InvokeOptions,
+  type SupervisorOptions,
+} from './supervisor-options.ts';
+import { callResult, loadFailure, parseMethods } from './worker-answers.ts';
 import { BASE_FRAME_BYTES, WorkerProcess, type WorkerDeath } from './worker-process.ts';
 
 export type { LogEntry, HostCapability, CapabilityContext, CapabilityMethod } from './capabilities.ts';
@@ -54,41 +48,7 @@ export type { KvStore } from './kv-store.ts';
 export type { SandboxLimits, CapabilityGrants } from './limits.ts';
 export type { ComponentSpec } from './component-spec.ts';
 export { trimStack } from './component-spec.ts';
-
-/** Options of {@link createSupervisor}; every one has a safe default. */
-export interface SupervisorOptions {
-  /** worker slots (processes serving tenants) in the pool (default 2, at most 64) */
-  readonly workers?: number;
-  /** receives `host.log(...)` entries (default: dropped) */
-  readonly logger?: (entry: LogEntry) => void;
-  /** backing store of the `kv` capability (default: a new MemoryKvStore) */
-  readonly kv?: KvStore;
-  /** extra host capabilities components may be granted (names must not be `log` or `kv`) */
-  readonly capabilities?: readonly HostCapability[];
-  /** heartbeat period in ms (default 1000); a worker silent for max(3 s, 3 periods) is replaced */
-  readonly heartbeatMs?: number;
-  /** default wall-clock deadline of a load or call, ms (default max(10 s, 3 x its callTimeoutMs)) */
-  readonly deadlineMs?: number;
-  /** ops waiting on the host per worker before ERR_OVERLOADED (default 256) */
-  readonly maxQueuedPerWorker?: number;
-  /** keep one booted spare worker to replace a dead one at once (default true) */
-  readonly spareWorker?: boolean;
-  /** run workers inside this OS jail (from `resolveJail` in jail.ts; default: not jailed) */
-  readonly jail?: Jail | undefined;
-  /**
-   * hard cap on each worker's resident memory in MiB (default: sized from the components it holds,
-   * see memory-cap.ts); a worker above it is killed, its in-flight tenants get ERR_MEMORY_LIMIT
-   */
-  readonly workerMemoryCapMb?: number;
-}
-
-/** Per-call options of {@link SandboxedComponent.invoke}. */
-export interface InvokeOptions {
-  /** wall-clock deadline from now, ms (default: the supervisor's) */
-  readonly deadlineMs?: number;
-  /** aborts the call: a waiting call is cancelled, a running one is no longer awaited */
-  readonly signal?: AbortSignal;
-}
+export type { InvokeOptions, SupervisorOptions } from './supervisor-options.ts';
 
 /** A component running in the sandbox. */
 export interface SandboxedComponent {
@@ -143,41 +103,17 @@ export interface Supervisor {
   stats(): SupervisorStats;
 }
 
-/** Most callable methods one component may advertise. */
-const MAX_METHODS = 1000;
-/** Sandbox codes a worker may claim for a failed op; anything else is a crash. */
-const WORKER_CODES: ReadonlySet<string> = new Set([
-  'ERR_TIMEOUT',
-  'ERR_MEMORY_LIMIT',
-  'ERR_SANDBOX_CRASHED',
-  'ERR_SANDBOX_CLOSED',
-  'ERR_METHOD_NOT_FOUND',
-]);
 /** Failures after which the worker has disposed the tenant's isolate. */
 const ISOLATE_LOST_CODES: ReadonlySet<string> = new Set([
   'ERR_TIMEOUT',
   'ERR_MEMORY_LIMIT',
   'ERR_SANDBOX_CRASHED',
 ]);
-const SUPERVISOR_OPTIONS: ReadonlySet<string> = new Set([
-  'workers',
-  'logger',
-  'kv',
-  'capabilities',
-  'heartbeatMs',
-  'deadlineMs',
-  'maxQueuedPerWorker',
-  'spareWorker',
-  'jail',
-  'workerMemoryCapMb',
-]);
 /** First quarantine back-off of a tenant that took a worker down; doubles per crash, up to the max. */
 const QUARANTINE_BASE_MS = 1000;
 const QUARANTINE_MAX_MS = 60_000;
 /** Longest close() waits for worker processes to exit after SIGKILL. */
 const CLOSE_WAIT_MS = 5000;
-
-type SandboxCode = ConstructorParameters<typeof SandboxError>[0];
 
 interface ComponentRecord extends CheckedSpec {
   readonly tenant: TenantState;
@@ -794,172 +730,4 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   }
 
   return Object.freeze({ instantiate, close, stats });
-}
-
-function parseOptions(options: SupervisorOptions): {
-  workers: number;
-  heartbeatMs: number;
-  deadlineMs: number;
-  maxQueuedPerWorker: number;
-  spareWorker: boolean;
-  jail: Jail | undefined;
-  workerMemoryCapMb: number | undefined;
-} {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'supervisor options: expected an object');
-  }
-  for (const key of Reflect.ownKeys(options)) {
-    // A misspelt option is an error, never a silently ignored security knob.
-    if (typeof key !== 'string' || !SUPERVISOR_OPTIONS.has(key)) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `unknown supervisor option ${String(key).slice(0, 64)}`);
-    }
-  }
-  const int = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
-    const v = value ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(
-        'ERR_CONFIG_INVALID',
-        `${name}: expected an integer in [${min}, ${max}], got ${String(v)}`,
-      );
-    }
-    return v;
-  };
-  const jail = options.jail;
-  // Defends against a forged jail description (another program in place of bwrap, fewer binds):
-  // only the one this process's detection produced is accepted.
-  if (jail !== undefined && jail !== detectJail().jail) {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'jail: expected the Jail returned by resolveJail');
-  }
-  if (options.spareWorker !== undefined && typeof options.spareWorker !== 'boolean') {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'spareWorker: expected a boolean');
-  }
-  return {
-    workers: int('workers', options.workers, 2, 1, 64),
-    heartbeatMs: int('heartbeatMs', options.heartbeatMs, 1000, 10, 600_000),
-    deadlineMs: int('deadlineMs', options.deadlineMs, DEFAULT_DEADLINE_MS, 1, 3_600_000),
-    maxQueuedPerWorker: int(
-      'maxQueuedPerWorker',
-      options.maxQueuedPerWorker,
-      DEFAULT_MAX_QUEUED_PER_WORKER,
-      0,
-      1_000_000,
-    ),
-    spareWorker: options.spareWorker ?? true,
-    jail,
-    workerMemoryCapMb:
-      options.workerMemoryCapMb === undefined
-        ? undefined
-        : int('workerMemoryCapMb', options.workerMemoryCapMb, 0, 64, 1_048_576),
-  };
-}
-
-/**
- * Checks per-call options: own keys only, `deadlineMs` an integer in [1, 3600000], `signal` an
- * AbortSignal.
- * @throws ConfigError ERR_CONFIG_INVALID
- */
-function parseInvokeOptions(options: InvokeOptions | undefined): InvokeOptions | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'call options: expected an object');
-  }
-  const out: { deadlineMs?: number; signal?: AbortSignal } = {};
-  for (const key of Reflect.ownKeys(options)) {
-    const descriptor = Object.getOwnPropertyDescriptor(options, key);
-    // Defends against getters and misspelt options: own data properties of known names only.
-    const value: unknown = descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
-    if (key === 'deadlineMs' && value !== undefined) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3_600_000) {
-        throw new ConfigError('ERR_CONFIG_INVALID', 'deadlineMs: expected an integer in [1, 3600000]');
-      }
-      out.deadlineMs = value;
-    } else if (key === 'signal' && value !== undefined) {
-      if (!(value instanceof AbortSignal)) {
-        throw new ConfigError('ERR_CONFIG_INVALID', 'signal: expected an AbortSignal');
-      }
-      out.signal = value;
-    } else if (value !== undefined || (key !== 'deadlineMs' && key !== 'signal')) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `unknown call option ${String(key).slice(0, 64)}`);
-    }
-  }
-  return out;
-}
-
-/** The method names a load answered, or undefined for garbage. */
-function parseMethods(text: string): string[] | undefined {
-  let methods: unknown;
-  try {
-    methods = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  // Defends against a compromised worker advertising methods the host would then expose and
-  // route: at most MAX_METHODS entries; only plain identifiers other than `constructor` are
-  // kept (a method with a non-identifier name is not callable from the host).
-  if (!Array.isArray(methods) || methods.length > MAX_METHODS) return undefined;
-  return methods.filter(
-    (m): m is string => typeof m === 'string' && ENTRY_NAME.test(m) && m !== 'constructor',
-  );
-}
-
-function loadFailure(record: CheckedSpec, answer: Answer): Error {
-  switch (answer.kind) {
-    case 'failed':
-      if (answer.code === 'ERR_INSTANTIATE') {
-        const body = parseBody(answer.message);
-        return new SandboxError('ERR_INSTANTIATE', `the component could not be loaded: ${body.message}`, {
-          componentStack: trimStackOf(body.stack, record.filename),
-        });
-      }
-      return workerFailure(answer.code, answer.message);
-    case 'refused':
-      if (REFUSAL_CODES.has(answer.body.code)) {
-        return new SandboxError(answer.body.code as SandboxCode, answer.body.message);
-      }
-      return constructFailure(record, answer.body);
-    case 'threw':
-    case 'invalid':
-      return constructFailure(record, answer.body);
-    default:
-      return constructFailure(record, { message: 'unknown error', stack: '' });
-  }
-}
-
-function constructFailure(record: CheckedSpec, body: { message: string; stack: string }): SandboxError {
-  return new SandboxError('ERR_INSTANTIATE', `the component could not be constructed: ${body.message}`, {
-    componentStack: trimStackOf(body.stack, record.filename),
-  });
-}
-
-function callResult(record: CheckedSpec, answer: Answer): JsonValue {
-  switch (answer.kind) {
-    case 'value':
-      return decodeJson(
-        answer.text,
-        record.spec.limits.maxResultBytes,
-        record.spec.limits.maxJsonDepth,
-        'ERR_RESULT_INVALID',
-        'the result',
-      );
-    case 'missing':
-      throw new SandboxError('ERR_METHOD_NOT_FOUND', 'no such method on the component');
-    case 'threw':
-      throw new ComponentError(answer.body.message, trimStackOf(answer.body.stack, record.filename));
-    case 'refused':
-      if (REFUSAL_CODES.has(answer.body.code)) {
-        throw new SandboxError(answer.body.code as SandboxCode, answer.body.message);
-      }
-      throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a call with garbage');
-    case 'invalid':
-      throw new SandboxError('ERR_RESULT_INVALID', answer.body.message);
-    case 'failed':
-      throw workerFailure(answer.code, answer.message);
-    default:
-      throw new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered a call with garbage');
-  }
-}
-
-function workerFailure(code: string, message: string): SandboxError {
-  if (WORKER_CODES.has(code)) return new SandboxError(code as SandboxCode, message.slice(0, 512) || code);
-  return new SandboxError('ERR_SANDBOX_CRASHED', 'the worker answered with an unknown error');
 }

@@ -476,8 +476,9 @@ async function call(message: CallMessage): Promise<void> {
  * the sandbox has no timers or I/O, so tenant code runs only inside an isolate entry (the call,
  * or the settle of a capability answer). An async call with no entry running in its isolate and
  * no capability request outstanding has nothing left that could settle it: it fails at once with
- * ERR_TIMEOUT, and the component stays loaded. The check waits one turn of the event loop, so a
- * bridge message the isolate posted before its entry returned is seen first.
+ * ERR_TIMEOUT (the host then re-instantiates the component, as after any overrun). The check
+ * waits one turn of the event loop, so a bridge message the isolate posted before its entry
+ * returned is seen first.
  */
 function checkSettleable(id: number): void {
   const op = inFlight.get(id);
