@@ -6,9 +6,8 @@
  * never reaches its former co-tenant.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SandboxError } from '../../src/errors.ts';
 import { createSupervisor } from '../../src/sandbox/supervisor.ts';
-import { cls, spec } from '../sandbox/helpers.ts';
+import { cls, spec, codeOf } from '../sandbox/helpers.ts';
 
 const SOURCE = cls(`
   ok() { return 'ok'; }
@@ -16,15 +15,6 @@ const SOURCE = cls(`
 `);
 const supervisor = createSupervisor({ workers: 1 });
 afterAll(() => supervisor.close());
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'fulfilled';
-  } catch (error) {
-    return (error as SandboxError).code ?? 'untyped';
-  }
-}
 
 describe('when a tenant crashes the worker it shares (quarantine with back-off)', () => {
   it('pins ERR_MEMORY_LIMIT on the attacker and keeps its former co-tenant out of the next crash', async () => {

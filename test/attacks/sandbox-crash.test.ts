@@ -4,10 +4,9 @@
  * and every in-flight call must settle with a typed error.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SandboxError } from '../../src/errors.ts';
 import { createSupervisor, type SandboxedComponent, type Supervisor } from '../../src/sandbox/supervisor.ts';
 import { DEFAULT_DEADLINE_MS, heartbeatMissMs } from '../../src/sandbox/time-model.ts';
-import { cls, isAlive, spec, waitFor } from '../sandbox/helpers.ts';
+import { cls, isAlive, spec, waitFor, codeOf } from '../sandbox/helpers.ts';
 
 const ATTACKS = cls(`
   ok() { return 'ok'; }
@@ -25,15 +24,6 @@ function make(workers: number, heartbeatMs = 1000): Supervisor {
   const s = createSupervisor({ workers, heartbeatMs });
   supervisors.push(s);
   return s;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'fulfilled';
-  } catch (error) {
-    return (error as SandboxError).code ?? 'untyped';
-  }
 }
 
 /** Calls `victim.ok` in a loop until `stop` resolves; returns every outcome. */

@@ -9,9 +9,8 @@
  * tenant gets the typed error its attack earns.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SandboxError } from '../../src/errors.ts';
 import { createSupervisor } from '../../src/sandbox/supervisor.ts';
-import { cls, spec } from '../sandbox/helpers.ts';
+import { cls, spec, codeOf } from '../sandbox/helpers.ts';
 
 const supervisor = createSupervisor({ workers: 2 });
 afterAll(() => supervisor.close());
@@ -41,15 +40,6 @@ const LEGIT = cls(`
 `);
 const HOSTILE_TENANTS = 21;
 const ROUNDS = 4;
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'fulfilled';
-  } catch (error) {
-    return (error as SandboxError).code ?? 'untyped';
-  }
-}
 
 describe('when many hostile tenants attack next to a legitimate one (layer: sandbox)', () => {
   it('serves every load and call of the legitimate tenant; each attacker gets its typed error', async () => {

@@ -82,3 +82,15 @@ export async function waitFor(check: () => boolean, ms = 3000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** How `promise` settles: 'fulfilled', or the error's stable code ('untyped' when it has none). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'fulfilled';
+  } catch (error) {
+    return (error as { code?: unknown }).code === undefined
+      ? 'untyped'
+      : String((error as { code: unknown }).code);
+  }
+}
