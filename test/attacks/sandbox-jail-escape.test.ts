@@ -75,6 +75,20 @@ describeJailed('when code that escaped the isolate runs in a jailed worker (laye
     return JSON.parse(result.stdout) as Record<string, unknown>;
   }
 
+  /**
+   * The private /tmp starts empty but for the mount points of the jail's read-only binds (the
+   * worker's code and Node) when the project itself lives under /tmp: their first path segments.
+   */
+  function readOnlyMountsUnderTmp(bwrapArgs: readonly string[]): string[] {
+    const names = new Set<string>();
+    for (let i = 0; i + 2 < bwrapArgs.length; i++) {
+      if (bwrapArgs[i] !== '--ro-bind' && bwrapArgs[i] !== '--ro-bind-try') continue;
+      const dest = bwrapArgs[i + 2]!;
+      if (dest.startsWith('/tmp/')) names.add(dest.split('/')[2]!);
+    }
+    return [...names].sort();
+  }
+
   it('cannot open TCP to 127.0.0.1, read or write host files, nor hold capabilities', async () => {
     const [bwrapPid] = supervisor.stats().pids;
     const argv = readFileSync(`/proc/${bwrapPid}/cmdline`, 'utf8').split('\0').slice(0, -1);
@@ -91,7 +105,7 @@ describeJailed('when code that escaped the isolate runs in a jailed worker (laye
       secret: 'ENOENT',
       passwd: 'ENOENT',
       writeOutside: 'ENOENT',
-      tmpBefore: [],
+      tmpBefore: readOnlyMountsUnderTmp(argv.slice(0, dashes)),
       writeTmp: 'written',
       capEff: '0000000000000000',
     });
