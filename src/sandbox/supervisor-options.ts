@@ -126,8 +126,15 @@ export function parseInvokeOptions(options: InvokeOptions | undefined): InvokeOp
   const out: { deadlineMs?: number; signal?: AbortSignal } = {};
   for (const key of Reflect.ownKeys(options)) {
     const descriptor = Object.getOwnPropertyDescriptor(options, key);
-    // Defends against getters and misspelt options: own data properties of known names only.
-    const value: unknown = descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
+    // Defends against getters (a value that changes between check and use) and misspelt options:
+    // own data properties of known names only; an accessor is refused, never silently dropped.
+    if (descriptor !== undefined && !('value' in descriptor)) {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        `call option ${String(key).slice(0, 64)}: expected a data property`,
+      );
+    }
+    const value: unknown = descriptor?.value;
     if (key === 'deadlineMs' && value !== undefined) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3_600_000) {
         throw new ConfigError('ERR_CONFIG_INVALID', 'deadlineMs: expected an integer in [1, 3600000]');
