@@ -7,15 +7,19 @@
  * and belongs to the first tenant that takes it, for good); every component gets a fresh context
  * (a spare context is taken once, from its own isolate, and a context used by a component is never
  * handed out again); the bootstrap runs before any tenant code; spares and compiled scripts die
- * with their isolate. Spares are made in the background (`schedule`, setImmediate by default),
- * never inside a load or call: a load whose spare is not ready waits for the one being made or
- * bootstraps its own.
+ * with their isolate. Spares are made outside loads and calls: a tenant isolate's next spare
+ * context starts as soon as a load has answered, the spare isolate through `schedule`
+ * (setImmediate by default); a load whose spare is not ready waits for the one being made or
+ * bootstraps its own. Every isolate compiles the process's bootstrap (freeze-plan.ts): hardened by
+ * an audited freeze plan, from V8's code cache of it.
  *
  * What it does not defend against: a slower load while a spare is being made in the same isolate
- * (isolated-vm runs one thing per isolate at a time; the wait is one bootstrap, ~3 ms).
+ * (isolated-vm runs one thing per isolate at a time; the wait is one bootstrap, ~1-2 ms).
  */
 import type IVM from 'isolated-vm';
-import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from './bootstrap.ts';
+import { BOOTSTRAP_FILENAME, BRIDGE_GLOBAL } from './bootstrap.ts';
+import { planBootstrap } from './freeze-plan.ts';
+import type { BootstrapPlan } from './freeze-plan.ts';
 
 /** A context through the tenant-agnostic bootstrap; `owner.key` is -1 until a load takes it. */
 export interface PooledContext {
@@ -84,9 +88,12 @@ export class ContextPool {
   readonly #maxScripts: number;
   readonly #schedule: (work: () => void) => void;
   #scheduled = 0;
+  /** the bootstrap every isolate compiles (freeze-plan.ts) */
+  readonly bootstrapPlan: BootstrapPlan;
 
   constructor(options: ContextPoolOptions) {
     this.#options = options;
+    this.bootstrapPlan = planBootstrap(options.ivm);
     this.#maxSpareTenants = options.maxSpareTenants ?? 8;
     this.#maxScripts = options.maxScripts ?? 64;
     this.#schedule = options.schedule ?? ((work) => setImmediate(work));
@@ -166,8 +173,14 @@ export class ContextPool {
     return script;
   }
 
-  /** After a load answered: make the spare isolate and this isolate's spare, in the background. */
+  /**
+   * After a load answered: start this isolate's next spare context at once (it runs on the
+   * isolate's own thread, so a load arriving back to back finds it made or being made instead of
+   * bootstrapping on its critical path), and make the spare isolate through `schedule` (creating
+   * an isolate is synchronous work on the caller's thread).
+   */
   afterLoad(entry: PooledIsolate, memoryMb: number): void {
+    this.#refill(entry);
     this.#scheduled++;
     this.#schedule(() => {
       this.#scheduled--;
@@ -184,7 +197,6 @@ export class ContextPool {
         }
       }
       if (this.spareIsolate !== undefined) this.#refill(this.spareIsolate);
-      this.#refill(entry);
     });
   }
 
@@ -216,7 +228,10 @@ export class ContextPool {
       memoryLimit: memoryMb,
       onCatastrophicError: () => onCatastrophicError(owner.tenantKey),
     });
-    const bootstrap = isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: BOOTSTRAP_FILENAME });
+    const bootstrap = isolate.compileScriptSync(this.bootstrapPlan.source, {
+      filename: BOOTSTRAP_FILENAME,
+      ...(this.bootstrapPlan.cachedData ? { cachedData: this.bootstrapPlan.cachedData } : {}),
+    });
     return {
       isolate,
       bootstrap,
