@@ -55,6 +55,24 @@ describe('when a worker hardens contexts by a freeze plan (layer: sandbox bootst
     expect(bootstrapped(made.source).applySync(undefined, ['audit'])).toBe(0);
   });
 
+  it('keeps a code cache of the chosen source that a new isolate accepts', () => {
+    const made = planBootstrap(ivm);
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    isolates.push(isolate);
+    const script = isolate.compileScriptSync(made.source, {
+      filename: BOOTSTRAP_FILENAME,
+      ...(made.cachedData ? { cachedData: made.cachedData } : {}),
+    }) as ivm.Script & { cachedDataRejected?: boolean };
+    expect(made.cachedData).toBeDefined();
+    expect(script.cachedDataRejected).toBe(false);
+    // The cache was made after the exercise ran init, construct and call: larger than the cache
+    // of a bare compile, which holds only the top-level code.
+    const bare = isolate.compileScriptSync(made.source + ' ', { produceCachedData: true }) as ivm.Script & {
+      cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+    };
+    expect(made.cachedData!.copy().byteLength).toBeGreaterThan(bare.cachedData!.copy().byteLength);
+  });
+
   it('the audit sees an object a plan misses, so such a plan is never used', () => {
     const [roots, links, keys] = recordedPlan();
     const shorter = withFreezePlan(JSON.stringify([roots, links.slice(0, -5), keys.slice(0, -5)]));
