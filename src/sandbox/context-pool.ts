@@ -18,6 +18,7 @@
  */
 import type IVM from 'isolated-vm';
 import { BOOTSTRAP_FILENAME, BRIDGE_GLOBAL } from './bootstrap.ts';
+import { CodeCache } from './code-cache.ts';
 import { planBootstrap } from './freeze-plan.ts';
 import type { BootstrapPlan } from './freeze-plan.ts';
 
@@ -90,6 +91,8 @@ export class ContextPool {
   #scheduled = 0;
   /** the bootstrap every isolate compiles (freeze-plan.ts) */
   readonly bootstrapPlan: BootstrapPlan;
+  /** V8 code caches of tenant scripts, by the digest of their text (code-cache.ts) */
+  readonly codeCache = new CodeCache();
 
   constructor(options: ContextPoolOptions) {
     this.#options = options;
@@ -146,7 +149,8 @@ export class ContextPool {
 
   /**
    * The tenant script compiled once per isolate. `sourceSha256` is the host's digest of `source`
-   * (from the verified statement); no cached data from outside is ever used.
+   * (from the verified statement); a compile in a new isolate uses the worker's own code cache of
+   * the same text (code-cache.ts), never cached data from outside.
    * @throws Error from isolated-vm (syntax error of the script: not cached)
    */
   async compiled(
@@ -162,7 +166,17 @@ export class ContextPool {
       entry.scripts.set(cacheKey, hit);
       return hit;
     }
-    const script = await entry.isolate.compileScript(source, { filename });
+    // Defends against running another text's compiled code: the code cache is keyed by a digest
+    // of this very text, computed here (a wrong sourceSha256 from anywhere cannot select it).
+    const codeKey = CodeCache.keyOf(source);
+    const cachedData = this.codeCache.get(codeKey);
+    const script = (await entry.isolate.compileScript(source, {
+      filename,
+      ...(cachedData ? { cachedData } : { produceCachedData: true }),
+    })) as IVM.Script & IVM.CachedDataResult & { cachedDataRejected?: boolean };
+    if (cachedData !== undefined && script.cachedDataRejected === true) this.codeCache.forget(codeKey);
+    if (cachedData === undefined && script.cachedData !== undefined)
+      this.codeCache.remember(codeKey, script.cachedData);
     if (entry.isolate.isDisposed || !this.#current(entry)) return script;
     entry.scripts.set(cacheKey, script);
     if (entry.scripts.size > this.#maxScripts) {
