@@ -148,8 +148,8 @@ export class ContextPool {
   }
 
   /**
-   * The tenant script compiled once per isolate. `sourceSha256` is the host's digest of `source`
-   * (from the verified statement); a compile in a new isolate uses the worker's own code cache of
+   * The tenant script compiled once per isolate. `sourceSha256` names `source` for the isolate's
+   * own cache (the host's digest of the verified source, plus what the worker appends to it); a compile in a new isolate uses the worker's own code cache of
    * the same text (code-cache.ts), never cached data from outside.
    * @throws Error from isolated-vm (syntax error of the script: not cached)
    */

@@ -9,7 +9,7 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import type IVM from 'isolated-vm';
-import { BOOTSTRAP_FILENAME, TAG } from './bootstrap.ts';
+import { TAG } from './bootstrap.ts';
 import { ContextPool, type PooledIsolate } from './context-pool.ts';
 import {
   decodeFrame,
@@ -362,14 +362,17 @@ async function load(message: LoadMessage): Promise<void> {
       control.apply(undefined, init, { arguments: { copy: true }, timeout: entryTimeout(id) }),
     );
     if (initialised === TAG.memory) throw new OverLimit();
-    const script = await pool.compiled(entry, message.sourceSha256, message.filename, message.source);
-    await enter(tenantKey, () => script.run(loaded, { timeout: entryTimeout(id) }));
+    // The script ends with the entry's name, so its completion value is the entry class: one
+    // isolate entry instead of a run and an eval. The name is an identifier (component-spec.ts
+    // checks the grammar), and the newline ends any line comment the source ends with.
+    const script = await pool.compiled(
+      entry,
+      `${message.sourceSha256}\u0000${message.entry}`,
+      message.filename,
+      `${message.source}\n;${message.entry}`,
+    );
     const cls = (await enter(tenantKey, () =>
-      loaded.eval(message.entry, {
-        reference: true,
-        timeout: entryTimeout(id),
-        filename: BOOTSTRAP_FILENAME,
-      }),
+      script.run(loaded, { reference: true, timeout: entryTimeout(id) }),
     )) as IVM.Reference;
     const construct = ['construct', cls.derefInto()];
     const r = await enter(tenantKey, () =>
