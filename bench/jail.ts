@@ -79,8 +79,9 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     cold.jailed.push(await coldStart(jail));
   }
 
-  const plain = createSupervisor({ workers: 1 });
-  const jailed = createSupervisor({ workers: 1, jail });
+  // The transport is what is measured: the worker's admission bound must hold a whole batch.
+  const plain = createSupervisor({ workers: 1, maxQueuedPerWorker: pipeCalls });
+  const jailed = createSupervisor({ workers: 1, jail, maxQueuedPerWorker: pipeCalls });
   const seq = { plain: [] as number[], jailed: [] as number[] };
   const pipe = { plain: [] as number[], jailed: [] as number[] };
   try {

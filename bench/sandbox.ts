@@ -81,7 +81,8 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const rawCall = (): Promise<unknown> =>
     raw.apply(undefined, [ARG], { arguments: { copy: true }, result: { copy: true } });
 
-  const supervisor = createSupervisor({ workers: 2 });
+  // The transport is what is measured: the worker's admission bound must hold a whole batch.
+  const supervisor = createSupervisor({ workers: 2, maxQueuedPerWorker: pipeCalls });
   try {
     const echo = await supervisor.instantiate(spec('bench-echo', ECHO_SOURCE, 'Echo'));
     for (let i = 0; i < 200; i++) {

@@ -87,7 +87,9 @@ export async function measureCold(engine: Engine, lines: number, runs: number): 
   const warmup = Math.min(3, runs);
   // Pack and sign (sealbox) ahead of the clock: a cold load starts with the envelope in hand.
   const prepared: PreparedComponent[] = [];
-  for (let i = 0; i < runs + warmup; i++) prepared.push(await engine.prepare(component, freshTenant('cold')));
+  // One tenant prefix per size (cold200-…, cold2000-…): the stage breakdown is of one size.
+  for (let i = 0; i < runs + warmup; i++)
+    prepared.push(await engine.prepare(component, freshTenant(`cold${lines}`)));
   let next = 0;
   const times = await timeRuns(
     async () => {
