@@ -105,3 +105,27 @@ describe('when the pool is closed', () => {
     expect(run.status).toBe(0);
   });
 });
+
+describe('when a new check thread warms itself on the built-in sample after its first job', () => {
+  it('answers every job that arrives meanwhile with exactly the verdict checkSource gives', async () => {
+    const p = pool({ size: 1 });
+    await p.check(clean, defaultPolicy);
+    // The thread is now checking sample pieces between jobs; these arrive while it does.
+    const sources = Array.from({ length: 30 }, (_, i) =>
+      i % 2 === 0 ? `${clean}\n// ${i}` : `${dirty}\n// ${i}`,
+    );
+    const results = await Promise.all(sources.map((source) => p.check(source, defaultPolicy)));
+    results.forEach((result, i) => expect(result).toEqual(checkSource(sources[i]!, defaultPolicy)));
+    expect(results.filter((r) => r.violations.length > 0)).toHaveLength(15);
+  });
+
+  it('checks pieces that parse and use the common syntax (the sample is not dead weight)', async () => {
+    const { WARM_SAMPLES } = await import('../../src/policy/warm-sample.ts');
+    expect(WARM_SAMPLES.length).toBeGreaterThan(3);
+    for (const piece of WARM_SAMPLES) {
+      const result = checkSource(piece, defaultPolicy);
+      expect(result.violations.map((v) => v.rule)).not.toContain('syntax.parse');
+      expect(result.stats.nodes).toBeGreaterThan(30);
+    }
+  });
+});
