@@ -68,6 +68,8 @@ delete g.eval;
 const reflectConstruct = Reflect.construct;
 const ArrayBufferC = ArrayBuffer, WeakMapC = WeakMap, RangeErrorC = RangeError;
 const offHeap = [ArrayBufferC];
+// Intrinsics no property path from the global object reaches (hiddenIntrinsics adds them).
+const hiddenIntl = [];
 // Set once an allocation is refused for memoryLimit; from then on every answer of this context is
 // TAG.memory, and the worker disposes the isolate with ERR_MEMORY_LIMIT.
 // Defends against a tenant catching V8's RangeError ("Array buffer allocation failed") and
@@ -163,6 +165,8 @@ if (typeof g.Intl === 'object' && g.Intl !== null) {
   };
   if (typeof intl.Segmenter === 'function') {
     const segmentsProto = getPrototypeOf(new intl.Segmenter().segment(''));
+    // %SegmentsPrototype% and %SegmentIteratorPrototype%: reachable only through a result.
+    hiddenIntl.push(segmentsProto, getPrototypeOf(new intl.Segmenter().segment('')[Symbol.iterator]()));
     // A method, not a constructor (like the original): shorthand syntax has no [[Construct]].
     replaceMethod(intl.Segmenter.prototype, 'segment', function (method) {
       return { segment(text) {
@@ -526,6 +530,11 @@ function hiddenIntrinsics() {
     try { list.push(getPrototypeOf(Iterator.from({ next: function () { return { done: true }; } }))); } catch (_) {}
     try { list.push(getPrototypeOf([].values().map(function (x) { return x; }))); } catch (_) {}
   }
+  // V8's stack accessor, shared by every error instance (an own property of each, not of a
+  // prototype): its getter and setter functions are intrinsics too.
+  const stack = getOwnPropertyDescriptor(new ErrorC(''), 'stack');
+  if (stack !== undefined && !('value' in stack)) list.push(stack.get, stack.set);
+  for (let i = 0; i < hiddenIntl.length; i++) list.push(hiddenIntl[i]);
   return list;
 }
 

@@ -168,7 +168,9 @@ export class ContextPool {
     }
     // Defends against running another text's compiled code: the code cache is keyed by a digest
     // of this very text, computed here (a wrong sourceSha256 from anywhere cannot select it).
-    const codeKey = CodeCache.keyOf(source);
+    // Defends against learning by timing what other tenants load (a known template with a guessed
+    // constant, one load per guess): the key includes the tenant, so no tenant hits another's entry.
+    const codeKey = `${entry.owner.tenantKey}\u0000${CodeCache.keyOf(source)}`;
     const cachedData = this.codeCache.get(codeKey);
     const script = (await entry.isolate.compileScript(source, {
       filename,

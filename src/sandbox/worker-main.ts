@@ -363,13 +363,17 @@ async function load(message: LoadMessage): Promise<void> {
     );
     if (initialised === TAG.memory) throw new OverLimit();
     // The script ends with the entry's name, so its completion value is the entry class: one
-    // isolate entry instead of a run and an eval. The name is an identifier (component-spec.ts
-    // checks the grammar), and the newline ends any line comment the source ends with.
+    // isolate entry instead of a run and an eval. The name matches the identifier grammar
+    // (component-spec.ts); the newline ends any line comment the source ends with.
+    // Defends against a keyword as the entry changing what the script yields (`;debugger` has no
+    // value, so the completion would fall back to the source's last expression, and it adds a
+    // statement the policy never saw): in parentheses it can only be an expression, or a
+    // SyntaxError (ERR_INSTANTIATE).
     const script = await pool.compiled(
       entry,
       `${message.sourceSha256}\u0000${message.entry}`,
       message.filename,
-      `${message.source}\n;${message.entry}`,
+      `${message.source}\n;(${message.entry})`,
     );
     const cls = (await enter(tenantKey, () =>
       script.run(loaded, { reference: true, timeout: entryTimeout(id) }),

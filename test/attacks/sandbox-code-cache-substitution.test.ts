@@ -33,13 +33,32 @@ describe('when a load claims another text’s digest to get its compiled code (l
     const first = await ran(pool, 1, 'same-claimed-digest', A);
     expect(first.value).toBe('A');
     expect(pool.codeCache.bytes).toBeGreaterThan(0);
-    // Another tenant, another isolate, the same claimed digest, another text.
-    const second = await ran(pool, 2, 'same-claimed-digest', B);
+    // The same tenant, a new isolate (its old one dropped), the same claimed digest, another text.
+    pool.drop(1);
+    const second = await ran(pool, 1, 'same-claimed-digest', B);
     expect(second.value).toBe('B');
-    // The same text in a third isolate does use the cache (and V8 accepts it).
-    const third = await ran(pool, 3, 'whatever', A);
+    // The same text again in a new isolate of that tenant does use the cache (V8 accepts it).
+    pool.drop(1);
+    const third = await ran(pool, 1, 'whatever', A);
     expect(third.value).toBe('A');
     expect((third.script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected).toBe(false);
+  });
+});
+
+describe('when a tenant times loads to learn what other tenants compiled (layer: sandbox code cache)', () => {
+  it('never gives one tenant a cache entry another tenant’s compile made', async () => {
+    const pool = new ContextPool({ ivm, onBridge: () => {}, onCatastrophicError: () => {} });
+    pools.push(pool);
+    await ran(pool, 1, 'x', A);
+    const bytes = pool.codeCache.bytes;
+    const other = await ran(pool, 2, 'x', A);
+    expect(other.value).toBe('A');
+    // No cached data was offered to tenant 2's compile (so V8 had nothing to accept or reject),
+    // and the compile made tenant 2 its own entry.
+    expect(
+      (other.script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected,
+    ).toBeUndefined();
+    expect(pool.codeCache.bytes).toBeGreaterThan(bytes);
   });
 });
 
