@@ -164,9 +164,10 @@ if (typeof g.Intl === 'object' && g.Intl !== null) {
     defineProperty(proto, key, { value: make(method), writable: d.writable, enumerable: d.enumerable, configurable: d.configurable });
   };
   if (typeof intl.Segmenter === 'function') {
-    const segmentsProto = getPrototypeOf(new intl.Segmenter().segment(''));
+    const emptySegments = new intl.Segmenter().segment('');
+    const segmentsProto = getPrototypeOf(emptySegments);
     // %SegmentsPrototype% and %SegmentIteratorPrototype%: reachable only through a result.
-    hiddenIntl.push(segmentsProto, getPrototypeOf(new intl.Segmenter().segment('')[Symbol.iterator]()));
+    hiddenIntl.push(segmentsProto, getPrototypeOf(emptySegments[Symbol.iterator]()));
     // A method, not a constructor (like the original): shorthand syntax has no [[Construct]].
     replaceMethod(intl.Segmenter.prototype, 'segment', function (method) {
       return { segment(text) {
