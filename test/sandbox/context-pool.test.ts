@@ -1,18 +1,9 @@
 import ivm from 'isolated-vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContextPool, type PooledContext, type PooledIsolate } from '../../src/sandbox/context-pool.ts';
+import { INIT_META } from './helpers.ts';
 
-const META = JSON.stringify({
-  tenant: 't',
-  identifier: 'w',
-  version: 1,
-  params: '{}',
-  caps: {},
-  maxArgBytes: 1024,
-  maxResultBytes: 1024,
-  maxJsonDepth: 8,
-  maxCapabilityCalls: 4,
-});
+const META = INIT_META;
 
 // What a component may do to its own context: globals, the unfrozen RegExp.prototype.
 const POISON = `

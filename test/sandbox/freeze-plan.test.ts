@@ -8,18 +8,9 @@ import {
 } from '../../src/sandbox/bootstrap.ts';
 import { ContextPool } from '../../src/sandbox/context-pool.ts';
 import { planBootstrap } from '../../src/sandbox/freeze-plan.ts';
+import { INIT_META } from './helpers.ts';
 
-const META = JSON.stringify({
-  tenant: 't',
-  identifier: 'w',
-  version: 1,
-  params: '{}',
-  caps: {},
-  maxArgBytes: 1024,
-  maxResultBytes: 1024,
-  maxJsonDepth: 8,
-  maxCapabilityCalls: 4,
-});
+const META = INIT_META;
 
 let isolates: ivm.Isolate[] = [];
 afterEach(() => {

@@ -8,6 +8,19 @@ import {
   type SandboxLimits,
 } from '../../src/sandbox/limits.ts';
 
+/** The `meta` text of a bootstrap `control('init', meta, [], [])` in pool-level tests. */
+export const INIT_META = JSON.stringify({
+  tenant: 't',
+  identifier: 'w',
+  version: 1,
+  params: '{}',
+  caps: {},
+  maxArgBytes: 1024,
+  maxResultBytes: 1024,
+  maxJsonDepth: 8,
+  maxCapabilityCalls: 4,
+});
+
 /** Small, fast limits for tests. */
 export const TEST_LIMITS: SandboxLimits = Object.freeze({
   ...DEFAULT_SANDBOX_LIMITS,
