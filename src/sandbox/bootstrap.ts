@@ -11,9 +11,16 @@
  * The script's completion value is one `control(op, ...)` function that only the worker holds a
  * Reference to.
  *
+ * The script is one function body in three files: this one (captures, removals, the Function
+ * neutering, JSON copies, capability stubs, the per-component part and `control`),
+ * bootstrap-off-heap.ts (memory and BigInt sources nothing else sees) and bootstrap-hardening.ts
+ * (freezing the realm). Each spliced part says which names it uses and defines.
+ *
  * What it does not defend against: bugs in V8 or isolated-vm themselves. The worker process (no
  * environment, killed and replaced on trouble) is the boundary behind it.
  */
+import { HARDENING_SOURCE } from './bootstrap-hardening.ts';
+import { OFF_HEAP_SOURCE } from './bootstrap-off-heap.ts';
 
 /** Filename of the bootstrap's frames (filtered out of component stacks). */
 export const BOOTSTRAP_FILENAME = 'sealbox:bootstrap';
@@ -33,8 +40,9 @@ export const TAG = Object.freeze({
   memory: 'L',
 });
 
-// Plain script text (no template substitutions); runs in strict mode inside the isolate.
-export const BOOTSTRAP_SOURCE = String.raw`(function () {
+// Plain script text (no substitutions but the spliced parts); runs in strict mode inside the isolate.
+export const BOOTSTRAP_SOURCE =
+  String.raw`(function () {
 'use strict';
 const g = globalThis;
 const bridge = g.__sealbox_bridge;
@@ -64,183 +72,9 @@ delete g.console;
 // Defends against code generation from strings (policy bypass by building source at run time).
 delete g.eval;
 
-// ---- memory that memoryLimit does not see ----
-const reflectConstruct = Reflect.construct;
-const ArrayBufferC = ArrayBuffer, WeakMapC = WeakMap, RangeErrorC = RangeError;
-const offHeap = [ArrayBufferC];
-// Intrinsics no property path from the global object reaches (hiddenIntrinsics adds them).
-const hiddenIntl = [];
-// Set once an allocation is refused for memoryLimit; from then on every answer of this context is
-// TAG.memory, and the worker disposes the isolate with ERR_MEMORY_LIMIT.
-// Defends against a tenant catching V8's RangeError ("Array buffer allocation failed") and
-// carrying on as if nothing happened: the refusal is final for the isolate, whatever the tenant
-// catches (a loop after the catch still ends at the isolate timeout).
-let overLimit = false;
-function isAllocationFailure(e) {
-  return e instanceof RangeErrorC && e.message === 'Array buffer allocation failed';
-}
-function reserve(bytes) {
-  try {
-    return new ArrayBufferC(bytes);
-  } catch (e) {
-    if (isAllocationFailure(e)) overLimit = true;
-    throw e;
-  }
-}
-function copyArgs(list) { const out = []; for (let i = 0; i < list.length; i++) out[i] = list[i]; return out; }
-function wrapConstructor(Original, make) {
-  const Wrapper = function () { return make(copyArgs(arguments), new.target); };
-  defineProperty(Wrapper, 'name', { value: Original.name, configurable: true });
-  defineProperty(Wrapper, 'length', { value: Original.length, configurable: true });
-  const statics = ownKeys(Original);
-  for (let i = 0; i < statics.length; i++) {
-    const k = statics[i];
-    if (k === 'name' || k === 'length' || k === 'caller' || k === 'arguments') continue;
-    defineProperty(Wrapper, k, getOwnPropertyDescriptor(Original, k));
-  }
-  const d = getOwnPropertyDescriptor(Original.prototype, 'constructor');
-  defineProperty(Original.prototype, 'constructor', { value: Wrapper, writable: d.writable, enumerable: d.enumerable, configurable: d.configurable });
-  return Wrapper;
-}
-// Defends against memory outside memoryLimit: a resizable ArrayBuffer reserves and commits its pages
-// outside isolated-vm's allocator (measured: 600 MB resident under a 32 MB limit, growing per
-// call). The maxByteLength option is refused, so every buffer goes through the counted allocator.
-defineProperty(g, 'ArrayBuffer', {
-  value: wrapConstructor(ArrayBufferC, function (args, newTarget) {
-    if (newTarget === undefined) throw new TypeErrorC("Constructor ArrayBuffer requires 'new'");
-    const options = args[1];
-    if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
-      throw new TypeErrorC('resizable ArrayBuffers are disabled in the sandbox (their memory is not limited)');
-    }
-    try {
-      return reflectConstruct(ArrayBufferC, [args[0]], newTarget);
-    } catch (e) {
-      if (isAllocationFailure(e)) overLimit = true;
-      throw e;
-    }
-  }),
-  writable: true, enumerable: false, configurable: true,
-});
-// Defends against memory outside memoryLimit: Intl objects keep their ICU state off the V8 heap
-// (measured: DateTimeFormat ~29 KB, Segmenter ~5 KB, others 1-3 KB each; 2.7 GB resident under a
-// 32 MB limit). Each one is charged a counted ArrayBuffer larger than that state, held only as long
-// as the object lives, so memoryLimit bounds live Intl objects (and GC reclaims both together).
-const ICU_BALLAST_BYTES = 32 * 1024;
-// Defends against text copied off the heap: Segmenter#segment and each iterator over its segments
-// keep their own UTF-16 copy of the text plus ICU break state (measured: 2.2 bytes per UTF-16 unit,
-// +165 MB of worker memory per call for 20 segment() calls on one 4 Mi-character string, with no
-// error under a 64 MB limit). They are charged 3 bytes per unit on top of the fixed ballast, and
-// the ballast is reserved before the copy is made, so a refusal leaves nothing behind.
-const ICU_BYTES_PER_UNIT = 3;
-const ballast = new WeakMapC();
-const textUnits = new WeakMapC();
-function keep(o, charge) {
-  if (o !== null && typeof o === 'object') ballast.set(o, charge);
-  return o;
-}
-if (typeof g.Intl === 'object' && g.Intl !== null) {
-  const intl = g.Intl;
-  // Defends against off-heap text copies and a non-standard surface: v8BreakIterator#adoptText
-  // keeps a UTF-16 copy of each adopted text (measured: +9.2 MB per adoptText of a 4 Mi-character
-  // string, also on one reused iterator). It is V8-only, not ECMAScript; Intl.Segmenter does the job.
-  delete intl.v8BreakIterator;
-  const names = getOwnPropertyNames(intl);
-  for (let i = 0; i < names.length; i++) {
-    const Original = intl[names[i]];
-    if (typeof Original !== 'function' || Original.prototype === undefined) continue;
-    offHeap.push(Original);
-    defineProperty(intl, names[i], {
-      value: wrapConstructor(Original, function (args, newTarget) {
-        const charge = reserve(ICU_BALLAST_BYTES);
-        return keep(newTarget === undefined ? apply(Original, undefined, args) : reflectConstruct(Original, args, newTarget), charge);
-      }),
-      writable: true, enumerable: false, configurable: true,
-    });
-  }
-  const replaceMethod = function (proto, key, make) {
-    const d = getOwnPropertyDescriptor(proto, key);
-    const method = d.value;
-    offHeap.push(method);
-    defineProperty(proto, key, { value: make(method), writable: d.writable, enumerable: d.enumerable, configurable: d.configurable });
-  };
-  if (typeof intl.Segmenter === 'function') {
-    const emptySegments = new intl.Segmenter().segment('');
-    const segmentsProto = getPrototypeOf(emptySegments);
-    // %SegmentsPrototype% and %SegmentIteratorPrototype%: reachable only through a result.
-    hiddenIntl.push(segmentsProto, getPrototypeOf(emptySegments[Symbol.iterator]()));
-    // A method, not a constructor (like the original): shorthand syntax has no [[Construct]].
-    replaceMethod(intl.Segmenter.prototype, 'segment', function (method) {
-      return { segment(text) {
-        // ToString once, here, so the length charged is the length segmented (a Symbol is passed
-        // through: the original throws its own TypeError).
-        const s = typeof text === 'string' || typeof text === 'symbol' ? text : StringC(text);
-        const units = typeof s === 'string' ? s.length : 0;
-        const charge = reserve(ICU_BALLAST_BYTES + ICU_BYTES_PER_UNIT * units);
-        const segments = keep(apply(method, this, [s]), charge);
-        textUnits.set(segments, units);
-        return segments;
-      } }.segment;
-    });
-    replaceMethod(segmentsProto, Symbol.iterator, function (method) {
-      return { [Symbol.iterator]() {
-        const units = textUnits.get(this);
-        const charge = reserve(ICU_BALLAST_BYTES + ICU_BYTES_PER_UNIT * (units === undefined ? 0 : units));
-        return keep(apply(method, this, []), charge);
-      } }[Symbol.iterator];
-    });
-  }
-}
-// Defends against off-heap state nothing charges and a BigInt source the policy cannot see:
-// Temporal objects keep their fields outside the V8 heap (measured: ~0.4 KB resident per object
-// for ~0.07 KB counted), and Temporal.Instant#epochNanoseconds makes BigInts. Not in the ES2024
-// language the policy parses; removed until someone needs it and charges it.
-delete g.Temporal;
-// ---- BigInt: only for components whose spec allows it ----
-// Defends against BigInt work that ignores the isolate timeout (measured: 7n ** 12000000n runs
-// 1.8 s under a 200 ms timeout, String() of a 2.8 Mbit BigInt 0.7 s, and it keeps running after the
-// isolate is disposed; operators cannot be wrapped, so sizes cannot be capped). The policy refuses
-// BigInt literals and the BigInt globals unless the tenant is granted them (rule syntax.bigint);
-// these are the ways to make a BigInt that no AST check sees (DataView#getBigInt64 on any DataView,
-// elements of BigInt typed arrays), refused at run time unless init says the spec allows BigInt.
-// What this does not defend against: a BigInt literal in a source nobody checked (the sandbox has
-// no parser); a granted tenant can still stall its own isolate past its timeout.
-let bigintAllowed = false;
-function assertBigInt(what) {
-  if (!bigintAllowed) throw new TypeErrorC(what + ' is disabled in the sandbox (BigInt is not granted)');
-}
-{
-  const BigIntC = g.BigInt;
-  offHeap.push(BigIntC);
-  const BigIntWrapper = wrapConstructor(BigIntC, function (args, newTarget) {
-    if (newTarget !== undefined) throw new TypeErrorC('BigInt is not a constructor');
-    assertBigInt('BigInt()');
-    return apply(BigIntC, undefined, args);
-  });
-  defineProperty(g, 'BigInt', { value: BigIntWrapper, writable: true, enumerable: false, configurable: true });
-  const typed = ['BigInt64Array', 'BigUint64Array'];
-  for (let i = 0; i < typed.length; i++) {
-    const Original = g[typed[i]];
-    offHeap.push(Original);
-    defineProperty(g, typed[i], {
-      value: wrapConstructor(Original, function (args, newTarget) {
-        if (newTarget === undefined) throw new TypeErrorC("Constructor " + typed[i] + " requires 'new'");
-        assertBigInt(typed[i]);
-        return reflectConstruct(Original, args, newTarget);
-      }),
-      writable: true, enumerable: false, configurable: true,
-    });
-  }
-  const dataView = g.DataView.prototype;
-  const getters = ['getBigInt64', 'getBigUint64'];
-  for (let i = 0; i < getters.length; i++) {
-    const d = getOwnPropertyDescriptor(dataView, getters[i]);
-    const method = d.value;
-    offHeap.push(method);
-    const name = getters[i];
-    const wrapped = { [name](...args) { assertBigInt('DataView#' + name); return apply(method, this, args); } }[name];
-    defineProperty(dataView, name, { value: wrapped, writable: d.writable, enumerable: d.enumerable, configurable: d.configurable });
-  }
-}
+` +
+  OFF_HEAP_SOURCE +
+  String.raw`
 
 const disabled = function Function() { throw new TypeErrorC('code generation from strings is disabled in the sandbox'); };
 const fnProtos = [
@@ -417,209 +251,9 @@ function decodeUtf8(bytes) {
   try { return decodeURIComponentC(s); } catch (_) { throw new TypeErrorC('artifact is not valid UTF-8'); }
 }
 
-// ---- intrinsics hardening ----
-// plan: null, or lists to record how the walk first reached each object (see FREEZE_PLAN).
-function harden(roots, seen, plan) {
-  const queue = roots.slice();
-  const from = [], via = [];
-  if (plan !== null) for (let i = 0; i < roots.length; i++) { from[i] = -(i + 1); via[i] = ''; }
-  function reach(v, link, key) {
-    queue[queue.length] = v;
-    if (plan !== null) { from[from.length] = link; via[via.length] = planKey(plan, key); }
-  }
-  while (queue.length > 0) {
-    const o = queue.pop();
-    const link = plan !== null ? from.pop() : 0;
-    const key = plan !== null ? via.pop() : '';
-    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
-    seen.add(o);
-    const index = plan !== null ? plan.links.length : 0;
-    if (plan !== null) { plan.links[index] = link; plan.keys[index] = key; }
-    // Policy: RegExp and RegExp.prototype stay unfrozen. V8 takes its fast paths for split, replace,
-    // match, matchAll and search only while RegExp.prototype keeps its initial shape, and freezing
-    // it made regex-heavy methods 10-20x slower (measured: bench compute-bm25, .probe in
-    // docs/performance.md). What this gives up: tenant code can redefine RegExp.prototype methods
-    // in its OWN context. That reaches nothing else: every component has a fresh context with its
-    // own intrinsics, no bootstrap code runs a regex operation after tenant code starts (the
-    // serializer, Component base and capability stubs use captured JSON/Object functions only),
-    // and the host never sees anything but JSON text. Their members (exec, flags getters, ...) are
-    // still frozen, since freezing a function object does not change the prototype's shape.
-    if (o !== RegExpC && o !== RegExpProto) freeze(o);
-    reach(getPrototypeOf(o), index * 4 + 3, '');
-    const keys = ownKeys(o);
-    for (let i = 0; i < keys.length; i++) {
-      const d = getOwnPropertyDescriptor(o, keys[i]);
-      if (d === undefined) continue;
-      if ('value' in d) reach(d.value, index * 4, keys[i]);
-      else { reach(d.get, index * 4 + 1, keys[i]); reach(d.set, index * 4 + 2, keys[i]); }
-    }
-  }
-}
-// A property key as the plan spells it: a string, or '@' + the name of a well-known symbol. Any
-// other key makes the plan unusable (plan.ok = false), and contexts keep the full walk.
-function planKey(plan, key) {
-  if (typeof key === 'symbol') {
-    const d = key.description;
-    if (typeof d === 'string' && d.slice(0, 7) === 'Symbol.' && SymbolC[d.slice(7)] === key) return '@' + d.slice(7);
-    plan.ok = false;
-    return '';
-  }
-  if (key.charCodeAt(0) === 64) plan.ok = false;
-  return key;
-}
-// Freezes what the plan lists: each object is reached by the one step that first reached it in
-// the recording walk, with no descriptor read per property and no queue (measured: ~4x cheaper).
-// Returns false, having frozen only intrinsics, when this context's graph does not match the plan
-// (a step lands on a primitive or on an object already seen); the caller then runs the full walk.
-function hardenByPlan(plan, roots, seen) {
-  if (roots.length !== plan[0]) return false;
-  const links = plan[1], keys = plan[2];
-  const objects = new ArrayC(links.length);
-  for (let i = 0; i < links.length; i++) {
-    const link = links[i];
-    let o;
-    if (link < 0) o = roots[-link - 1];
-    else {
-      const parent = objects[link >> 2], kind = link & 3;
-      if (kind === 3) o = getPrototypeOf(parent);
-      else {
-        let key = keys[i];
-        if (key.charCodeAt(0) === 64) key = SymbolC[key.slice(1)];
-        if (kind === 0) o = parent[key];
-        else { const d = getOwnPropertyDescriptor(parent, key); o = d === undefined ? undefined : kind === 1 ? d.get : d.set; }
-      }
-    }
-    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) return false;
-    objects[i] = o;
-    seen.add(o);
-    if (o !== RegExpC && o !== RegExpProto) freeze(o);
-  }
-  return true;
-}
-// Counts what is reachable from roots and not frozen (RegExp and RegExp.prototype excepted): the
-// worker audits a plan once, in a context hardened by it, before it trusts the plan.
-function unfrozenFrom(roots) {
-  const seen = new WeakSetC();
-  const queue = roots.slice();
-  let unfrozen = 0;
-  while (queue.length > 0) {
-    const o = queue.pop();
-    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
-    seen.add(o);
-    if (!isFrozen(o) && o !== RegExpC && o !== RegExpProto) unfrozen++;
-    queue[queue.length] = getPrototypeOf(o);
-    const keys = ownKeys(o);
-    for (let i = 0; i < keys.length; i++) {
-      const d = getOwnPropertyDescriptor(o, keys[i]);
-      if (d === undefined) continue;
-      if ('value' in d) queue[queue.length] = d.value;
-      else { queue[queue.length] = d.get; queue[queue.length] = d.set; }
-    }
-  }
-  return unfrozen;
-}
-function hiddenIntrinsics() {
-  const list = fnProtos.slice();
-  list.push(function* () {}.prototype, async function* () {}.prototype);
-  list.push(getPrototypeOf(function* () {}.prototype), getPrototypeOf(async function* () {}.prototype));
-  list.push(getPrototypeOf([][Symbol.iterator]()), getPrototypeOf(new MapC()[Symbol.iterator]()));
-  list.push(getPrototypeOf(new Set()[Symbol.iterator]()), getPrototypeOf(''[Symbol.iterator]()));
-  list.push(getPrototypeOf(/a/[Symbol.matchAll]('a')), getPrototypeOf(Int8Array));
-  list.push(getPrototypeOf(getPrototypeOf([][Symbol.iterator]())));
-  list.push(getPrototypeOf(getPrototypeOf(async function* () {}.prototype)));
-  if (typeof Iterator === 'function' && typeof Iterator.from === 'function') {
-    try { list.push(getPrototypeOf(Iterator.from({ next: function () { return { done: true }; } }))); } catch (_) {}
-    try { list.push(getPrototypeOf([].values().map(function (x) { return x; }))); } catch (_) {}
-  }
-  // V8's stack accessor, shared by every error instance (an own property of each, not of a
-  // prototype): its getter and setter functions are intrinsics too.
-  const stack = getOwnPropertyDescriptor(new ErrorC(''), 'stack');
-  if (stack !== undefined && !('value' in stack)) list.push(stack.get, stack.set);
-  for (let i = 0; i < hiddenIntl.length; i++) list.push(hiddenIntl[i]);
-  return list;
-}
-
-// Policy: frozen prototypes break plain assignments that shadow an inherited property (the
-// "override mistake": this.name = 'MyError' in an Error subclass, X.prototype.toString = fn,
-// P.constructor = D in decimal.js). In strict code such an assignment throws; in sloppy code it
-// fails silently and the library computes something else. For the properties below, the
-// prototype's data property becomes a getter (same value) plus a setter that defines an own
-// property on the receiver, as SES's override taming does; the prototype itself still cannot be
-// changed (the setter refuses the prototype as receiver, and the accessor is non-configurable).
-// Which properties: everything Object.prototype holds as data (every object inherits it), what
-// Error prototypes give instances (name, message, toString, constructor), and the few others real
-// libraries assign (Function.prototype.toString/bind, Array.prototype.toString,
-// Promise.prototype.constructor). Not Array.prototype.push or iterator methods: V8 keys fast
-// paths on those staying data properties.
-function overridableProperties() {
-  const errors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
-  if (typeof AggregateError === 'function') errors.push(AggregateError);
-  const objectNames = getOwnPropertyNames(ObjectC.prototype);
-  const targets = [[ObjectC.prototype, objectNames]];
-  for (let i = 0; i < errors.length; i++) targets.push([errors[i].prototype, ['name', 'message', 'toString', 'constructor']]);
-  targets.push([fnProtos[0], ['toString', 'bind']]);
-  targets.push([ArrayC.prototype, ['toString', 'toLocaleString']]);
-  targets.push([PromiseC.prototype, ['constructor']]);
-  return targets;
-}
-function enableOverrides() {
-  const targets = overridableProperties();
-  for (let i = 0; i < targets.length; i++) {
-    const proto = targets[i][0];
-    const names = targets[i][1];
-    for (let j = 0; j < names.length; j++) {
-      const name = names[j];
-      const d = getOwnPropertyDescriptor(proto, name);
-      if (d === undefined || !('value' in d) || !d.writable || !d.configurable) continue;
-      const value = d.value;
-      defineProperty(proto, name, {
-        get: function () { return value; },
-        set: function (v) {
-          // Defends against changing the intrinsic for everyone through the setter itself.
-          if (this === proto) throw new TypeErrorC('Cannot assign to read only property ' + StringC(name) + ' of a frozen prototype');
-          defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
-        },
-        enumerable: d.enumerable,
-        configurable: false,
-      });
-    }
-  }
-}
-
-// ---- tenant-agnostic hardening: runs now, before init and before any tenant code ----
-// Defends against tenant code redefining built-ins the bootstrap and other code rely on
-// (prototype poisoning of Array, Object, Promise, JSON, Error.prepareStackTrace, ...).
-enableOverrides();
-let hardened = new WeakSetC();
-// The freeze plan: null in the source as written (the walk then records one), or, in the source
-// the worker compiles after auditing a recorded plan (context-pool.ts), the literal
-// [root count, links, keys]: per object in walk order, how it is reached (link < 0: root
-// -link-1; otherwise (index of the object it hangs off) * 4 + (0 value, 1 getter, 2 setter,
-// 3 prototype)) and the property key. Tenant code has no part in it: it is recorded in a context
-// of the worker's own that never runs tenant code.
-const FREEZE_PLAN = null; // sealbox:freeze-plan
-let recorded = null;
-let auditRoots = null;
-{
-  const roots = hiddenIntrinsics();
-  const globals = ownKeys(g);
-  for (let i = 0; i < globals.length; i++) {
-    const d = getOwnPropertyDescriptor(g, globals[i]);
-    if (d !== undefined && 'value' in d && d.value !== g) roots.push(d.value);
-  }
-  // The unwrapped originals are unreachable from tenant code; frozen all the same.
-  for (let i = 0; i < offHeap.length; i++) roots.push(offHeap[i]);
-  auditRoots = roots;
-  if (FREEZE_PLAN === null) {
-    recorded = { ok: true, links: [], keys: [] };
-    harden(roots, hardened, recorded);
-  } else if (!hardenByPlan(FREEZE_PLAN, roots, hardened)) {
-    // Defends against a plan that does not fit this context leaving anything unfrozen: start
-    // over with the full walk (what the plan froze stays frozen).
-    hardened = new WeakSetC();
-    harden(roots, hardened, null);
-  }
-}
+` +
+  HARDENING_SOURCE +
+  String.raw`
 
 // ---- per-component part: identity, params, artifacts, capability stubs, Component base ----
 function init(metaText, artifactNames, artifactBytes) {
@@ -755,37 +389,3 @@ return function control(op, a, b, c, d) {
   return overLimit ? 'L' : r;
 };
 })()`;
-
-const PLAN_PLACEHOLDER = 'const FREEZE_PLAN = null; // sealbox:freeze-plan';
-
-/**
- * The bootstrap source with a freeze plan in place of the full walk. `plan` is what
- * `control('plan')` returned in a context of the worker's own; it is re-encoded from checked
- * parts, so only numbers and strings ever reach the source text.
- * @throws TypeError when `plan` is not a well-formed plan
- */
-export function withFreezePlan(plan: unknown): string {
-  let parsed: unknown;
-  try {
-    parsed = typeof plan === 'string' ? JSON.parse(plan) : undefined;
-  } catch {
-    throw new TypeError('freeze plan: not JSON');
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 3)
-    throw new TypeError('freeze plan: not [roots, links, keys]');
-  const [roots, links, keys] = parsed as unknown[];
-  const count = Array.isArray(links) ? links.length : -1;
-  const ok =
-    Number.isSafeInteger(roots) &&
-    (roots as number) > 0 &&
-    Array.isArray(keys) &&
-    keys.length === count &&
-    (links as unknown[]).every(
-      (link, i) =>
-        Number.isSafeInteger(link) && (link as number) >= -(roots as number) && (link as number) < i * 4,
-    ) &&
-    keys.every((key) => typeof key === 'string');
-  if (!ok) throw new TypeError('freeze plan: malformed links or keys');
-  const literal = `const FREEZE_PLAN = ${JSON.stringify([roots, links, keys])};`;
-  return BOOTSTRAP_SOURCE.replace(PLAN_PLACEHOLDER, () => literal);
-}

@@ -14,12 +14,49 @@
  * the full walk by itself (bootstrap.ts, hardenByPlan).
  */
 import type IVM from 'isolated-vm';
-import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL, withFreezePlan } from './bootstrap.ts';
+import { PLAN_PLACEHOLDER } from './bootstrap-hardening.ts';
+import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from './bootstrap.ts';
 
 /** Memory of the throwaway isolate, MB (a bootstrapped context needs ~2). */
 const PLAN_ISOLATE_MB = 32;
 /** Time limit of each step there (our own code: only a starved machine is slow). */
 const PLAN_TIMEOUT_MS = 10_000;
+
+/**
+ * The bootstrap source with a freeze plan in place of the full walk. `plan` is what
+ * `control('plan')` returned in a context of the worker's own; it is re-encoded from checked
+ * parts, so only numbers and strings ever reach the source text.
+ * @throws TypeError when `plan` is not a well-formed plan
+ */
+export function withFreezePlan(plan: unknown): string {
+  let parsed: unknown;
+  try {
+    parsed = typeof plan === 'string' ? JSON.parse(plan) : undefined;
+  } catch {
+    throw new TypeError('freeze plan: not JSON');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3)
+    throw new TypeError('freeze plan: not [roots, links, keys]');
+  const [roots, links, keys] = parsed as unknown[];
+  const count = Array.isArray(links) ? links.length : -1;
+  const ok =
+    Number.isSafeInteger(roots) &&
+    (roots as number) > 0 &&
+    Array.isArray(keys) &&
+    keys.length === count &&
+    (links as unknown[]).every(
+      (link, i) =>
+        Number.isSafeInteger(link) && (link as number) >= -(roots as number) && (link as number) < i * 4,
+    ) &&
+    keys.every((key) => typeof key === 'string');
+  if (!ok) throw new TypeError('freeze plan: malformed links or keys');
+  // A bootstrap without exactly one placeholder would take no plan (or two): refuse, so the caller
+  // keeps the full walk instead of claiming a plan it does not run.
+  if (BOOTSTRAP_SOURCE.split(PLAN_PLACEHOLDER).length !== 2)
+    throw new TypeError('freeze plan: the bootstrap has no single plan placeholder');
+  const literal = `const FREEZE_PLAN = ${JSON.stringify([roots, links, keys])};`;
+  return BOOTSTRAP_SOURCE.replace(PLAN_PLACEHOLDER, () => literal);
+}
 
 /** What a worker's isolates compile. */
 export interface BootstrapPlan {

@@ -1,13 +1,8 @@
 import ivm from 'isolated-vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BOOTSTRAP_FILENAME,
-  BOOTSTRAP_SOURCE,
-  BRIDGE_GLOBAL,
-  withFreezePlan,
-} from '../../src/sandbox/bootstrap.ts';
+import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, BRIDGE_GLOBAL } from '../../src/sandbox/bootstrap.ts';
 import { ContextPool } from '../../src/sandbox/context-pool.ts';
-import { planBootstrap } from '../../src/sandbox/freeze-plan.ts';
+import { planBootstrap, withFreezePlan } from '../../src/sandbox/freeze-plan.ts';
 import { INIT_META } from './helpers.ts';
 
 const META = INIT_META;
