@@ -1,6 +1,6 @@
 /**
  * RegExp.prototype is deliberately left unfrozen (V8's regex fast paths need its initial shape;
- * see the Policy comment in src/sandbox/bootstrap.ts). These tests pin what that may NOT give a
+ * see the Policy comment in src/sandbox/bootstrap-hardening.ts). These tests pin what that may NOT give a
  * tenant: any effect outside its own context.
  */
 import { afterAll, describe, expect, it } from 'vitest';
