@@ -121,8 +121,14 @@ function warmCache(
  * (full walk) when recording or auditing fails. Synchronous; run once at worker start.
  */
 export function planBootstrap(ivm: typeof IVM): BootstrapPlan {
-  const isolate = new ivm.Isolate({ memoryLimit: PLAN_ISOLATE_MB });
   let chosen: BootstrapPlan = { source: BOOTSTRAP_SOURCE, planned: false, cachedData: undefined };
+  let isolate: IVM.Isolate;
+  try {
+    isolate = new ivm.Isolate({ memoryLimit: PLAN_ISOLATE_MB });
+  } catch {
+    // No throwaway isolate (memory): the worker still starts, with the full walk everywhere.
+    return chosen;
+  }
   try {
     const recording = bootstrapped(ivm, isolate, BOOTSTRAP_SOURCE);
     let used = recording;
