@@ -15,7 +15,9 @@ const PROBE = `JSON.stringify([typeof globalThis.leak, 'a,b'.split(/,/), /x/.exe
 const CLEAN = JSON.stringify(['undefined', ['a', 'b'], true]);
 
 let pools: ContextPool[] = [];
-function makePool(options: { maxSpareTenants?: number; maxScripts?: number } = {}): ContextPool {
+function makePool(
+  options: { maxSpareTenants?: number; maxScripts?: number; schedule?: (work: () => void) => void } = {},
+): ContextPool {
   const pool = new ContextPool({
     ivm,
     onBridge: () => {},
@@ -68,6 +70,24 @@ describe('when a tenant loads again while resident (layer: sandbox context pool)
     expect(second.entry.spare).toBeUndefined();
     expect(third.taken.owner.key).toBe(3);
     expect(await third.taken.context.eval(PROBE)).toBe(CLEAN);
+  });
+
+  it('starts the next spare context as soon as a re-loading tenant’s load has answered', async () => {
+    // Scheduled work (the spare isolate) runs only when the test says so.
+    const deferred: (() => void)[] = [];
+    const pool = makePool({ schedule: (work) => deferred.push(work) });
+    try {
+      await load(pool, 1, 1);
+      const { entry } = await load(pool, 1, 2);
+      // Nothing scheduled has run: the tenant's next spare context is already being built.
+      expect(deferred.length).toBeGreaterThan(0);
+      expect(entry.refilling ?? entry.spare).toBeDefined();
+      await entry.refilling;
+      expect(entry.spare).toBeDefined();
+    } finally {
+      // The pool's settled() (afterEach) waits for scheduled work: let it run whatever happens.
+      for (const work of deferred.splice(0)) work();
+    }
   });
 
   it('keeps spares only for the most recently re-loading tenants', async () => {
