@@ -36,6 +36,11 @@ export const TAG = Object.freeze({
   invalid: 'V',
   async: 'A',
   missing: 'M',
+  /**
+   * Not run: an async call of this context has not settled yet. The worker runs the call once it
+   * has (a tenant's calls never interleave), or hands it back to the host as never started.
+   */
+  busy: 'B',
   /** An allocation was refused for memoryLimit: the worker disposes the isolate (ERR_MEMORY_LIMIT). */
   memory: 'L',
 });
@@ -62,8 +67,12 @@ const jsonParse = JSON.parse, jsonStringify = JSON.stringify;
 const decodeURIComponentC = decodeURIComponent;
 const DROPPED = new MapC([['__proto__', 1], ['constructor', 1], ['prototype', 1]]);
 
+// The worker's meter slot (init) is a view on a SharedArrayBuffer the worker reads: these three
+// stay in this closure only, for it.
+const SharedArrayBufferC = g.SharedArrayBuffer, Int32ArrayC = Int32Array, atomicsStore = g.Atomics.store;
 // Defends against unmetered memory and shared memory with the host: wasm memory is not counted by
-// memoryLimit, and SharedArrayBuffer/Atomics would allow shared-memory races.
+// memoryLimit, and SharedArrayBuffer/Atomics would allow shared-memory races (and timers built from
+// them).
 delete g.WebAssembly;
 delete g.SharedArrayBuffer;
 delete g.Atomics;
@@ -195,6 +204,15 @@ let instance = null;
 const methods = new MapC();
 const pending = new MapC();
 let nextRequest = 0;
+/**
+ * The worker's meter slot: each call writes its slot number here as it starts, so the worker can
+ * charge the isolate's clock to the call actually running when it has several queued on this
+ * isolate. Defends against tenant code forging it (to shift its CPU onto another call): the view
+ * lives only in this closure, and the buffer is the worker's, never reachable from the global object.
+ */
+let slotView = null;
+/** async calls of this context not settled yet (at most one: later calls answer TAG.busy) */
+let asyncPending = 0;
 
 function capCall(cap, method, args) {
   let text;
@@ -256,8 +274,9 @@ function decodeUtf8(bytes) {
   String.raw`
 
 // ---- per-component part: identity, params, artifacts, capability stubs, Component base ----
-function init(metaText, artifactNames, artifactBytes) {
+function init(metaText, artifactNames, artifactBytes, slots) {
   if (meta !== null || hardened === null) throw new TypeErrorC('sealbox bootstrap: init twice');
+  if (slots instanceof SharedArrayBufferC && slots.byteLength >= 4) slotView = new Int32ArrayC(slots, 0, 1);
   const m = jsonParse(metaText);
   const params = deepFreeze(parseClean(m.params));
   identityParams = params;
@@ -333,9 +352,14 @@ function finish(value) {
     return describe(e);
   }
 }
-function call(callId, method, argsText) {
+function call(callId, method, argsText, slot) {
   const fn = methods.get(method);
   if (fn === undefined || instance === null) return 'M';
+  // Defends against two calls of a tenant interleaving (the second running while the first awaits a
+  // capability), which the host's one-call-at-a-time contract rules out: a call queued on this
+  // isolate behind an unsettled async call does not run.
+  if (asyncPending > 0) return 'B';
+  if (slotView !== null) atomicsStore(slotView, 0, slot | 0);
   let r;
   try {
     const args = parseClean(argsText);
@@ -344,9 +368,12 @@ function call(callId, method, argsText) {
       const then = r.then;
       if (typeof then === 'function') {
         PromiseC.resolve(r).then(
-          function (value) { const text = finish(value); bridge('done', callId, overLimit ? 'L' : text); },
-          function (e) { const text = describe(e); bridge('done', callId, overLimit ? 'L' : text); },
+          function (value) { asyncPending--; const text = finish(value); bridge('done', callId, overLimit ? 'L' : text); },
+          function (e) { asyncPending--; const text = describe(e); bridge('done', callId, overLimit ? 'L' : text); },
         );
+        // Counted once the callbacks are in place (a throwing thenable is an error result, not a
+        // call that stays pending for ever); they run in a later microtask, never before this.
+        asyncPending++;
         return 'A';
       }
     }
@@ -370,14 +397,9 @@ function settle(id, ok, text, code) {
 }
 
 function dispatch(op, a, b, c, d) {
-  if (op === 'call') return call(a, b, c);
-  if (op === 'calls') {
-    const out = [];
-    for (let i = 0; i < a.length; i++) out[i] = call(a[i], b[i], c[i]);
-    return out;
-  }
+  if (op === 'call') return call(a, b, c, d);
   if (op === 'settle') return settle(a, b, c, d);
-  if (op === 'init') return init(a, b, c);
+  if (op === 'init') return init(a, b, c, d);
   if (op === 'construct') return construct(a);
   // The worker's own plan context only: never after init, so never once tenant code has run.
   if (op === 'plan') return meta === null && recorded !== null && recorded.ok ? jsonStringify([auditRoots.length, recorded.links, recorded.keys]) : null;
