@@ -37,6 +37,13 @@ export interface CallMessage {
   readonly args: string;
   /** the tenant's budget (time-model.ts): CPU ms of its code, plus its capability calls */
   readonly budgetMs: number;
+  /**
+   * Wall ms left to the caller's deadline when sent: a call still waiting in the worker past it is
+   * handed back as never started (NOT_STARTED) instead of run.
+   */
+  readonly deadlineMs: number;
+  /** sent while an earlier call of the tenant is still in the worker (see worker-process.ts) */
+  readonly pipelined: boolean;
 }
 
 /** The answer to a capability request. */
@@ -94,6 +101,13 @@ export type WorkerMessage =
   | { readonly t: 'stuck'; readonly tenantKey: number }
   /** the disposed isolate of this tenant that was still running has returned its thread */
   | { readonly t: 'released'; readonly tenantKey: number };
+
+/**
+ * The failure code of a load or call the worker gives back without running any of it (a pipelined
+ * call behind one that lost the isolate, past its deadline, or behind an async call that failed).
+ * The host runs it again; it never reaches a caller.
+ */
+export const NOT_STARTED = 'ERR_NOT_STARTED';
 
 /** Marker a worker writes to stderr right before killing itself on a catastrophic isolate error. */
 export const FATAL_MARKER = 'SEALBOX_FATAL';
@@ -224,17 +238,22 @@ export function encodeJsonFrame(message: HostMessage | WorkerMessage): Buffer {
   return buf;
 }
 
+/** Bytes of a call frame's fixed part: id, key, budget, deadline (f64), pipelined flag, method length (u32). */
+const CALL_HEAD = 40;
+
 /** A call frame: the arguments' JSON text travels unescaped. */
 export function encodeCallFrame(message: CallMessage): Buffer {
   const methodBytes = Buffer.byteLength(message.method);
   const argsBytes = Buffer.byteLength(message.args);
-  const buf = frame(KIND_CALL, 28 + methodBytes + argsBytes);
+  const buf = frame(KIND_CALL, CALL_HEAD + methodBytes + argsBytes);
   buf.writeDoubleLE(message.id, HEADER);
   buf.writeDoubleLE(message.key, HEADER + 8);
   buf.writeDoubleLE(message.budgetMs, HEADER + 16);
-  buf.writeUInt32LE(methodBytes, HEADER + 24);
-  buf.write(message.method, HEADER + 28, 'utf8');
-  buf.write(message.args, HEADER + 28 + methodBytes, 'utf8');
+  buf.writeDoubleLE(message.deadlineMs, HEADER + 24);
+  buf.writeUInt32LE(message.pipelined ? 1 : 0, HEADER + 32);
+  buf.writeUInt32LE(methodBytes, HEADER + 36);
+  buf.write(message.method, HEADER + CALL_HEAD, 'utf8');
+  buf.write(message.args, HEADER + CALL_HEAD + methodBytes, 'utf8');
   return buf;
 }
 
@@ -276,14 +295,16 @@ export function decodeFrame(body: Buffer): unknown {
     case KIND_RESULT:
       return { t: 'done', id: body.readDoubleLE(1), r: body.toString('utf8', 9) };
     case KIND_CALL: {
-      const methodEnd = 29 + body.readUInt32LE(25);
+      const methodEnd = 1 + CALL_HEAD + body.readUInt32LE(37);
       if (methodEnd > body.length) throw new RangeError('call frame: method overruns the frame');
       return {
         t: 'call',
         id: body.readDoubleLE(1),
         key: body.readDoubleLE(9),
         budgetMs: body.readDoubleLE(17),
-        method: body.toString('utf8', 29, methodEnd),
+        deadlineMs: body.readDoubleLE(25),
+        pipelined: body.readUInt32LE(33) === 1,
+        method: body.toString('utf8', 1 + CALL_HEAD, methodEnd),
         args: body.toString('utf8', methodEnd),
       } satisfies CallMessage;
     }

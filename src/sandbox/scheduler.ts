@@ -1,8 +1,10 @@
 /**
  * Tenant queues and scheduling for one worker slot. Each tenant's loads and calls wait in its own
- * host-side queue and run one at a time (its isolate runs one thing at a time anyway, and its
- * budget meter needs the isolate's CPU clock to itself); tenants take turns round-robin, at most
- * `concurrency` of them running on the worker at once. Nothing here counts against a budget.
+ * host-side queue; tenants take turns round-robin, at most `concurrency` of them running on the
+ * worker at once. A tenant's ops run one at a time in its isolate. While no other tenant waits for
+ * a turn, consecutive calls of one component are pipelined: up to the job's `depth` of them are in
+ * the worker at once, which runs them back to back (its meter charges each the isolate time it
+ * used). Nothing here counts against a budget.
  *
  * Admission (fail fast, nothing queued): a tenant with too many calls waiting gets ERR_QUEUE_FULL
  * (its own flood); a worker with too many ops waiting, or a wait that would outlast the caller's
@@ -12,11 +14,34 @@
  */
 import { SandboxError } from '../errors.ts';
 
+/**
+ * What a job's run throws when its op never started on the worker (it was handed back, or the
+ * worker died before it began): the job waits for its turn again. Never reaches a caller.
+ */
+export class NotStartedError extends Error {
+  constructor(why: string) {
+    super(`the op never started: ${why}`);
+    this.name = 'NotStartedError';
+  }
+}
+
+/** Times one job may be handed back before it fails (a worker that keeps refusing it is broken). */
+const MAX_RESTARTS = 3;
+
 /** One load or call. */
 export interface Job<T> {
   readonly tenant: string;
-  /** starts the work on the worker; called at most once, on the tenant's turn */
-  readonly run: () => Promise<T>;
+  /**
+   * starts the work on the worker, on the tenant's turn (again, after a NotStartedError);
+   * `ahead`: ops of the tenant already on the worker (0: not pipelined)
+   */
+  readonly run: (ahead: number) => Promise<T>;
+  /** jobs of one tenant with the same lane (a component's calls) may be pipelined */
+  readonly lane?: object | undefined;
+  /** ops of the lane in the worker at once (1: never pipelined) */
+  readonly depth?: number | undefined;
+  /** whether the job may be sent behind the lane's running ops now (its component is loaded) */
+  readonly canPipeline?: (() => boolean) | undefined;
   /** wall-clock deadline, on the performance.now() scale */
   readonly deadline: number;
   /** ops of this tenant allowed to wait (beyond the running one) before ERR_QUEUE_FULL */
@@ -37,13 +62,21 @@ interface Entry {
   settled: boolean;
   started: boolean;
   onAbort: (() => void) | undefined;
+  /** submission order (a job handed back goes back in its place) */
+  readonly seq: number;
+  restarts: number;
 }
 
 interface TenantQueue {
   readonly waiting: Entry[];
-  running: boolean;
-  /** smoothed run time of this tenant's ops (ms) */
+  /** ops of this tenant on the worker (more than one only when pipelined) */
+  inFlight: number;
+  /** the lane of the ops in flight */
+  lane: object | undefined;
+  /** smoothed run time of this tenant's ops (ms); pipelined, the time between their completions */
   serviceMs: number;
+  /** when its last op completed (performance.now()) */
+  lastDone: number;
 }
 
 /** Options of a {@link Scheduler}. */
@@ -65,12 +98,16 @@ export class Scheduler {
   readonly #tenants = new Map<string, TenantQueue>();
   /** tenants with waiting ops and none running, in turn order */
   readonly #turns = new Set<string>();
+  /** tenants with ops on the worker (at most `concurrency`) */
   #running = 0;
+  /** ops on the worker */
+  #inFlight = 0;
   #waiting = 0;
   /** waiting ops whose deadline clock has not started (no worker ready when they arrived) */
   #unarmed = 0;
   /** smoothed run time of any op on this worker (ms) */
   #serviceMs = 0;
+  #seq = 0;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -81,9 +118,9 @@ export class Scheduler {
     return this.#waiting;
   }
 
-  /** Ops running on the worker. */
+  /** Ops running on the worker (pipelined ones included). */
   get running(): number {
-    return this.#running;
+    return this.#inFlight;
   }
 
   /**
@@ -99,10 +136,12 @@ export class Scheduler {
         new SandboxError('ERR_DEADLINE', `the ${job.what} reached its deadline before it started`),
       );
     }
-    // Defends against one tenant flooding the node: a bounded per-tenant queue.
-    if (queue.waiting.length >= job.maxWaiting) {
+    // Defends against one tenant flooding the node: a bounded per-tenant queue (ops pipelined past
+    // the first still count as waiting).
+    const queued = queue.waiting.length + Math.max(0, queue.inFlight - 1);
+    if (queued >= job.maxWaiting) {
       return Promise.reject(
-        new SandboxError('ERR_QUEUE_FULL', `the tenant already has ${queue.waiting.length} ops waiting`),
+        new SandboxError('ERR_QUEUE_FULL', `the tenant already has ${queued} ops waiting`),
       );
     }
     // Defends against a queue that grows without bound when offered load exceeds capacity: shed.
@@ -125,6 +164,8 @@ export class Scheduler {
         settled: false,
         started: false,
         onAbort: undefined,
+        seq: ++this.#seq,
+        restarts: 0,
       };
       // Waiting for a worker to boot is the node's cost: the deadline clock starts once it can
       // take work (a worker replaced by the warm spare is ready at once).
@@ -136,8 +177,9 @@ export class Scheduler {
       }
       queue.waiting.push(entry);
       this.#waiting++;
-      if (!queue.running) this.#turns.add(job.tenant);
+      if (queue.inFlight === 0) this.#turns.add(job.tenant);
       this.kick();
+      this.#pipeline(job.tenant, queue);
     });
   }
 
@@ -160,6 +202,28 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Sends the tenant's next calls behind its running ones while they share a lane, up to the
+   * lane's depth. Only while no other tenant waits for a turn: a pipeline never delays another
+   * tenant's start by more than the ops already in it.
+   */
+  #pipeline(tenant: string, queue: TenantQueue): void {
+    while (
+      queue.inFlight > 0 &&
+      this.#turns.size === 0 &&
+      this.#options.canStart() &&
+      queue.waiting.length > 0
+    ) {
+      const next = queue.waiting[0]!;
+      const { lane, depth, canPipeline } = next.job;
+      if (lane === undefined || lane !== queue.lane || queue.inFlight >= (depth ?? 1)) return;
+      if (canPipeline !== undefined && !canPipeline()) return;
+      queue.waiting.shift();
+      this.#waiting--;
+      this.#start(tenant, queue, next);
+    }
+  }
+
   /** Rejects every waiting op (the slot cannot serve them: closed, or its workers cannot start). */
   failWaiting(error: () => Error): void {
     for (const queue of this.#tenants.values()) {
@@ -172,38 +236,69 @@ export class Scheduler {
   }
 
   #start(tenant: string, queue: TenantQueue, entry: Entry): void {
-    queue.running = true;
-    this.#running++;
+    const ahead = queue.inFlight;
+    if (ahead === 0) {
+      this.#running++;
+      queue.lane = entry.job.lane;
+    }
+    queue.inFlight++;
+    this.#inFlight++;
     entry.started = true;
     const began = performance.now();
     let work: Promise<unknown>;
     try {
-      work = entry.job.run();
+      work = entry.job.run(ahead);
     } catch (error) {
       work = Promise.reject(error as Error);
     }
+    let handedBack = false;
     work
       .then(
         (value) => this.#settle(entry, value, undefined),
-        (error: unknown) => this.#settle(entry, undefined, error as Error),
+        (error: unknown) => {
+          if (error instanceof NotStartedError && !entry.settled) handedBack = this.#restart(queue, entry);
+          if (!handedBack) this.#settle(entry, undefined, restartFailure(error));
+        },
       )
       .finally(() => {
-        const took = performance.now() - began;
-        queue.serviceMs =
-          queue.serviceMs === 0 ? took : queue.serviceMs + SMOOTHING * (took - queue.serviceMs);
-        this.#serviceMs =
-          this.#serviceMs === 0 ? took : this.#serviceMs + SMOOTHING * (took - this.#serviceMs);
-        queue.running = false;
-        this.#running--;
-        if (queue.waiting.length > 0) this.#turns.add(tenant);
-        else if (this.#tenants.get(tenant) === queue) this.#tenants.delete(tenant);
+        const now = performance.now();
+        if (!handedBack) {
+          // Pipelined ops overlap: each one's service is the time since the one before it ended.
+          const took = now - Math.max(began, queue.lastDone);
+          queue.lastDone = now;
+          queue.serviceMs =
+            queue.serviceMs === 0 ? took : queue.serviceMs + SMOOTHING * (took - queue.serviceMs);
+          this.#serviceMs =
+            this.#serviceMs === 0 ? took : this.#serviceMs + SMOOTHING * (took - this.#serviceMs);
+        }
+        queue.inFlight--;
+        this.#inFlight--;
+        if (queue.inFlight === 0) {
+          queue.lane = undefined;
+          this.#running--;
+          if (queue.waiting.length > 0) this.#turns.add(tenant);
+          else if (this.#tenants.get(tenant) === queue) this.#tenants.delete(tenant);
+        }
         this.kick();
+        this.#pipeline(tenant, queue);
       });
+  }
+
+  /** Puts a job the worker never started back in its place in the queue; false past MAX_RESTARTS. */
+  #restart(queue: TenantQueue, entry: Entry): boolean {
+    if (entry.restarts >= MAX_RESTARTS) return false;
+    entry.restarts++;
+    entry.started = false;
+    let index = queue.waiting.findIndex((other) => other.seq > entry.seq);
+    if (index < 0) index = queue.waiting.length;
+    queue.waiting.splice(index, 0, entry);
+    this.#waiting++;
+    return true;
   }
 
   /** The wait a new op of this tenant would likely see: its own queue, or the worker's. */
   #expectedWait(queue: TenantQueue): number {
-    const own = (queue.waiting.length + (queue.running ? 1 : 0)) * queue.serviceMs;
+    const own = (queue.waiting.length + queue.inFlight) * queue.serviceMs;
     const node = (this.#waiting / this.#options.concurrency) * this.#serviceMs;
     return Math.max(own, node);
   }
@@ -243,7 +338,7 @@ export class Scheduler {
         this.#waiting--;
         if (queue.waiting.length === 0) {
           this.#turns.delete(entry.job.tenant);
-          if (!queue.running) this.#tenants.delete(entry.job.tenant);
+          if (queue.inFlight === 0) this.#tenants.delete(entry.job.tenant);
         }
       }
     }
@@ -262,11 +357,20 @@ export class Scheduler {
   #queue(tenant: string): TenantQueue {
     let queue = this.#tenants.get(tenant);
     if (queue === undefined) {
-      queue = { waiting: [], running: false, serviceMs: 0 };
+      queue = { waiting: [], inFlight: 0, lane: undefined, serviceMs: 0, lastDone: 0 };
       this.#tenants.set(tenant, queue);
     }
     return queue;
   }
+}
+
+/** A job handed back more than MAX_RESTARTS times fails as a crash; other errors pass as they are. */
+function restartFailure(error: unknown): Error {
+  if (!(error instanceof NotStartedError)) return error as Error;
+  return new SandboxError(
+    'ERR_SANDBOX_CRASHED',
+    'the sandbox worker kept handing the op back without running it',
+  );
 }
 
 function aborted(job: Job<unknown>): SandboxError {

@@ -25,11 +25,12 @@ import { createCapabilityRegistry, dispatchCapability, type Invocation } from '.
 import { checkSpec, type CheckedSpec, type ComponentSpec } from './component-spec.ts';
 import { encodeJson } from './json.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
-import type { Answer, HostMessage } from './protocol.ts';
-import { Scheduler } from './scheduler.ts';
+import { NOT_STARTED, type Answer, type HostMessage } from './protocol.ts';
+import { NotStartedError, Scheduler } from './scheduler.ts';
 import {
   HEARTBEAT_MISS_FLOOR_MS,
   hostBackstopMs,
+  pipelinedBackstopMs,
   RUNAWAY_GRACE_MS,
   WORKER_CONCURRENCY,
 } from './time-model.ts';
@@ -423,14 +424,16 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   /**
    * Runs one op of a tenant on its turn, on its slot's live worker. A tenant moved to quarantine
-   * while the op waited is resubmitted to its new slot (deadline unchanged).
+   * while the op waited is resubmitted to its new slot (deadline unchanged). A call passes its
+   * component's record: calls of one loaded component are pipelined up to maxConcurrentCalls.
    */
   function schedule<T>(
     state: TenantState,
     limits: ComponentSpec['limits'],
     what: string,
     invoke: InvokeOptions | undefined,
-    work: (worker: WorkerProcess) => Promise<T>,
+    work: (worker: WorkerProcess, ahead: number, deadline: number) => Promise<T>,
+    lane?: ComponentRecord,
   ): Promise<T> {
     if (closed) return Promise.reject(new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed'));
     const deadlineMs = invoke?.deadlineMs ?? Math.max(settings.deadlineMs, 3 * limits.callTimeoutMs);
@@ -459,11 +462,23 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         deadline,
         signal: invoke?.signal,
         maxWaiting: limits.maxConcurrentCalls + limits.maxQueuedCalls - 1,
-        run: async () => {
+        lane,
+        depth: limits.maxConcurrentCalls,
+        // Pipelined only behind calls of the same live component: a call that must reload it (or
+        // wait for a held tenant, or move to quarantine) waits for its turn instead.
+        canPipeline: () =>
+          lane !== undefined &&
+          lane.key !== undefined &&
+          lane.worker === slot.worker &&
+          lane.worker?.ready === true &&
+          state.held === undefined &&
+          state.slot === slot &&
+          !closed,
+        run: async (ahead) => {
           if (state.held !== undefined) await state.held.done;
           if (state.slot !== slot) return submit(state.slot);
           if (closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the supervisor is closed');
-          return work(ensureWorker(slot));
+          return work(ensureWorker(slot), ahead, deadline);
         },
       });
     };
@@ -547,6 +562,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     worker: WorkerProcess,
     method: string,
     argsText: string,
+    ahead: number,
+    deadline: number,
   ): Promise<JsonValue> {
     if (record.disposed || closed) throw new SandboxError('ERR_SANDBOX_CLOSED', 'the component is disposed');
     const { spec } = record;
@@ -563,9 +580,23 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     try {
       const answer = await worker.request(
         spec.tenant,
-        (id) => ({ t: 'call', id, key, method, args: argsText, budgetMs: spec.limits.callTimeoutMs }),
-        hostBackstopMs(spec.limits.callTimeoutMs),
+        (id) => ({
+          t: 'call',
+          id,
+          key,
+          method,
+          args: argsText,
+          budgetMs: spec.limits.callTimeoutMs,
+          deadlineMs: Math.max(0, deadline - performance.now()),
+          pipelined: ahead > 0,
+        }),
+        // Queued behind `ahead` calls in the worker, each bounded by its own backstop.
+        pipelinedBackstopMs(hostBackstopMs(spec.limits.callTimeoutMs), ahead),
+        ahead > 0 ? key : undefined,
       );
+      if (answer.kind === 'failed' && answer.code === NOT_STARTED) {
+        throw new NotStartedError('the worker handed it back');
+      }
       if (
         answer.kind === 'failed' &&
         ISOLATE_LOST_CODES.has(answer.code) &&
@@ -608,8 +639,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       'arguments',
     );
     try {
-      return await schedule(record.tenant, spec.limits, 'call', checked, (worker) =>
-        runCall(record, worker, method, argsText),
+      return await schedule(
+        record.tenant,
+        spec.limits,
+        'call',
+        checked,
+        (worker, ahead, deadline) => runCall(record, worker, method, argsText, ahead, deadline),
+        record,
       );
     } catch (error) {
       // Disposed or closed while the call was in flight: every failure of that call is reported as

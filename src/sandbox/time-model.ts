@@ -56,6 +56,15 @@ export function hostBackstopMs(budgetMs: number): number {
   return wallCeilingMs(budgetMs) + RUNAWAY_GRACE_MS + HEARTBEAT_MISS_FLOOR_MS;
 }
 
+/**
+ * A backstop (wall ceiling, host backstop) of an op pipelined behind `ahead` others in its
+ * isolate: it may wait for each of them to end at its own backstop first. At most what a Node
+ * timer holds (a longer one would fire at once).
+ */
+export function pipelinedBackstopMs(backstopMs: number, ahead: number): number {
+  return Math.min(2 ** 31 - 1, backstopMs * (ahead + 1));
+}
+
 /** Default caller deadline of a call or load (wall clock, queue time included). */
 export const DEFAULT_DEADLINE_MS = 10_000;
 

@@ -20,6 +20,7 @@ import {
   FATAL_MARKER,
   FrameReader,
   HOST_FD,
+  NOT_STARTED,
   RUNAWAY_MARKER,
   taggedOf,
 } from './protocol.ts';
@@ -31,7 +32,13 @@ import type {
   LoadMessage,
   WorkerMessage,
 } from './protocol.ts';
-import { METER_PERIOD_MS, RUNAWAY_GRACE_MS, STUCK_NOTICE_MS, wallCeilingMs } from './time-model.ts';
+import {
+  METER_PERIOD_MS,
+  pipelinedBackstopMs,
+  RUNAWAY_GRACE_MS,
+  STUCK_NOTICE_MS,
+  wallCeilingMs,
+} from './time-model.ts';
 
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
 // worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
@@ -43,20 +50,29 @@ interface LoadedComponent {
   readonly context: IVM.Context;
   readonly control: IVM.Reference<(...args: unknown[]) => unknown>;
   readonly budgetMs: number;
+  /** the meter slot, shared with the context's bootstrap: the slot of the call that started last */
+  readonly slots: Int32Array;
+  /**
+   * an async call of it was failed here without settling (ERR_TIMEOUT, nothing could settle it):
+   * its bootstrap still counts it, so calls behind it go back to the host, which reloads it
+   */
+  asyncStuck: boolean;
 }
 
 /**
- * A load or call that has not been answered yet, with its budget meter (time-model.ts). The host
- * sends at most one op per tenant at a time, so the tenant isolate's CPU clock belongs to it.
+ * A load or call that has not been answered yet, with its budget meter (time-model.ts). A tenant
+ * has one load, or calls of one component, in flight at a time (see Lane).
  */
 interface InFlight {
   readonly tenantKey: number;
   readonly key: number;
   readonly budgetMs: number;
+  /** a call's number in its component's meter slot; 0 for a load */
+  readonly slot: number;
+  /** the call as it arrived (a call handed back by the bootstrap waits in its lane again) */
+  readonly waiting: Waiting | undefined;
   /** budget used so far (ms): metered isolate CPU + capability wall time */
   used: number;
-  /** isolate CPU clock (ms) at the last meter reading */
-  lastCpu: number;
   /** capability requests of this op the host has not answered yet */
   capsOutstanding: number;
   /** an async call whose outcome arrives through the bridge */
@@ -67,8 +83,49 @@ interface InFlight {
   readonly ceiling: NodeJS.Timeout;
 }
 
+/** A call that arrived and has not entered its isolate. */
+interface Waiting {
+  readonly message: CallMessage;
+  /** the caller's deadline on this process's clock (performance.now()) */
+  readonly deadline: number;
+  /** arrival order */
+  readonly order: number;
+}
+
+/**
+ * A tenant's ops in this worker. The host pipelines a component's calls: they arrive while earlier
+ * ones run, and enter the isolate at once (isolated-vm runs an isolate's entries in order, back to
+ * back, without a hop through this event loop between them). A call of another component, or any
+ * call behind an unsettled async call, waits here until the ops in flight are answered.
+ *
+ * The meter charges the isolate's clock to the call running: each call writes its slot number into
+ * the component's meter slot as it starts, and a period's growth is charged to the call the slot
+ * named at both ends of it. A call that started within the period is charged from the next one on
+ * (it may run one period past its budget before the meter sees it), never for another's time.
+ */
+interface Lane {
+  /** ops tracked (in flight) */
+  readonly ops: Map<number, InFlight>;
+  /** the component whose calls are in flight, undefined while a load is */
+  key: number | undefined;
+  /** its meter slot */
+  slots: Int32Array | undefined;
+  /** the in-flight async call of `key`, if any (calls behind it wait) */
+  asyncOp: number | undefined;
+  /** calls that arrived and wait to enter, in arrival order */
+  readonly queue: Waiting[];
+  /** isolate CPU clock (ms) at the last meter reading */
+  lastCpu: number;
+  /** the meter slot at the last reading */
+  lastSlot: number;
+  pumpScheduled: boolean;
+}
+
 const components = new Map<number, LoadedComponent>();
 const inFlight = new Map<number, InFlight>();
+const lanes = new Map<number, Lane>();
+let nextSlot = 0;
+let arrivals = 0;
 /** isolate entries (apply/run/eval) not yet returned, per isolate: a runaway isolate keeps one */
 const entries = new Map<PooledIsolate, number>();
 /** disposed isolates whose entry had not returned yet (the host was told: 'lost' with running) */
@@ -89,7 +146,11 @@ function send(message: WorkerMessage): void {
   );
   if (!flushScheduled) {
     flushScheduled = true;
-    queueMicrotask(flush);
+    // With more ops in flight, their answers come in separate callbacks of the same event-loop
+    // turn (isolated-vm settles each entry on its own): one write at the end of the turn carries
+    // them all (measured: one write per result otherwise, its system call the largest cost).
+    if (inFlight.size > 1) setImmediate(flush);
+    else queueMicrotask(flush);
   }
 }
 function flush(): void {
@@ -100,31 +161,101 @@ function flush(): void {
   host.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
 }
 
+function laneOf(tenantKey: number): Lane {
+  let lane = lanes.get(tenantKey);
+  if (lane === undefined) {
+    lane = {
+      ops: new Map(),
+      key: undefined,
+      slots: undefined,
+      asyncOp: undefined,
+      queue: [],
+      lastCpu: 0,
+      lastSlot: 0,
+      pumpScheduled: false,
+    };
+    lanes.set(tenantKey, lane);
+  }
+  return lane;
+}
+
 /** Answers a load or call once; later answers (after a timeout) are dropped. */
 function answer(id: number, message: DoneMessage): void {
+  if (!untrack(id)) return;
+  send(message);
+}
+
+/** Stops metering an op (answered, or handed back to wait); false when it was not in flight. */
+function untrack(id: number): boolean {
   const op = inFlight.get(id);
-  if (op === undefined) return;
+  if (op === undefined) return false;
   inFlight.delete(id);
   clearTimeout(op.ceiling);
-  send(message);
   if (inFlight.size === 0) stopMeter();
+  const lane = lanes.get(op.tenantKey);
+  if (lane !== undefined) {
+    lane.ops.delete(id);
+    if (lane.asyncOp === id) lane.asyncOp = undefined;
+    if (lane.ops.size === 0) lane.key = undefined;
+    schedulePump(op.tenantKey, lane);
+  }
+  return true;
 }
 
 /** Starts metering an op's budget; its wall ceiling is the backstop. */
-function track(id: number, tenantKey: number, key: number, budgetMs: number): void {
-  const ceiling = setTimeout(() => overran(id), wallCeilingMs(budgetMs));
-  inFlight.set(id, {
+function track(
+  id: number,
+  tenantKey: number,
+  key: number,
+  budgetMs: number,
+  call: { readonly slot: number; readonly waiting: Waiting; readonly slots: Int32Array } | undefined,
+): void {
+  const lane = laneOf(tenantKey);
+  if (lane.ops.size === 0) {
+    // First op of the lane: the clock is the lane's from now, and the slot already names the call,
+    // so the meter charges it from its first period (the isolate writes the same number as it starts).
+    lane.lastCpu = cpuOf(tenantKey) ?? 0;
+    lane.slots = call?.slots;
+    if (call !== undefined) {
+      Atomics.store(call.slots, 0, call.slot);
+      lane.lastSlot = call.slot;
+    }
+  }
+  lane.key = call === undefined ? undefined : key;
+  // A pipelined call may wait on its isolate behind the calls ahead of it, each ended by its own
+  // ceiling at the latest: its backstop counts theirs too (isolated-vm's timeout of the entry
+  // itself starts only when the entry runs).
+  const ceiling = setTimeout(() => overran(id), pipelinedBackstopMs(wallCeilingMs(budgetMs), lane.ops.size));
+  const op: InFlight = {
     tenantKey,
     key,
     budgetMs,
+    slot: call?.slot ?? 0,
+    waiting: call?.waiting,
     used: 0,
-    lastCpu: cpuOf(tenantKey) ?? 0,
     capsOutstanding: 0,
     async: false,
     activity: 0,
     ceiling,
-  });
+  };
+  inFlight.set(id, op);
+  lane.ops.set(id, op);
   startMeter();
+}
+
+/** The op the lane's meter slot names now (the call that started last), or its only op. */
+function runningOp(lane: Lane): InFlight | undefined {
+  if (lane.slots === undefined) return lane.ops.size === 1 ? lane.ops.values().next().value : undefined;
+  const slot = Atomics.load(lane.slots, 0);
+  for (const op of lane.ops.values()) if (op.slot === slot) return op;
+  return undefined;
+}
+
+/** Whether a call with this slot entered its isolate, given the slot of the call that started last. */
+function startedBy(slot: number, last: number): boolean {
+  // Serial-number order on 31 bits: slots grow by one per call and wrap; a lane's live calls span
+  // far less than half the range.
+  return ((last - slot) & 0x7fffffff) < 0x40000000;
 }
 
 /** Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it). */
@@ -188,30 +319,33 @@ function readMeter(): void {
   const growth = new Map<InFlight, number>();
   const lost: number[] = [];
   let total = 0;
-  for (const [id, op] of inFlight) {
-    const now = cpuOf(op.tenantKey);
+  for (const [tenantKey, lane] of lanes) {
+    if (lane.ops.size === 0) continue;
+    const now = cpuOf(tenantKey);
     if (now === undefined) {
-      lost.push(id);
+      lost.push(tenantKey);
       continue;
     }
-    const grew = Math.max(0, now - op.lastCpu);
-    op.lastCpu = now;
-    growth.set(op, grew);
+    const grew = Math.max(0, now - lane.lastCpu);
+    lane.lastCpu = now;
     total += grew;
+    // Charged to the call the slot named at both ends of the period (see Lane), or to the lane's
+    // only op when it has no slot (a load).
+    let target: InFlight | undefined;
+    if (lane.slots === undefined) {
+      target = lane.ops.size === 1 ? lane.ops.values().next().value : undefined;
+    } else {
+      const slot = Atomics.load(lane.slots, 0);
+      if (slot === lane.lastSlot) target = runningOp(lane);
+      lane.lastSlot = slot;
+    }
+    if (target !== undefined) growth.set(target, grew);
   }
   // An isolate disposed under a running op, by isolated-vm itself: it ran out of memory.
-  for (const id of lost) {
-    const op = inFlight.get(id);
-    if (op === undefined) continue;
-    answer(id, doneFailure(id, 'ERR_MEMORY_LIMIT', 'the isolate ran out of its memory limit'));
-    disposeTenant(op.tenantKey, {
-      code: 'ERR_MEMORY_LIMIT',
-      message: 'the isolate ran out of its memory limit',
-    });
-  }
+  for (const tenantKey of lost) disposeTenant(tenantKey, MEMORY_LIMIT);
   const share = total > 0 ? Math.min(1, Math.max(0.05, dProcess / total)) : 1;
-  for (const [op, grew] of growth) {
-    op.used += grew * share + (op.capsOutstanding > 0 ? dWall : 0);
+  for (const op of inFlight.values()) {
+    op.used += (growth.get(op) ?? 0) * share + (op.capsOutstanding > 0 ? dWall : 0);
   }
   for (const [id, op] of [...inFlight]) if (op.used > op.budgetMs) overran(id);
 }
@@ -310,14 +444,29 @@ function disposeTenant(
   // A late failure of an entry into an isolate that is already gone must not dispose the tenant's
   // next isolate (a reload may have made one meanwhile).
   if (only !== undefined && isolates.get(tenantKey) !== only) return;
-  for (const [id, op] of inFlight) {
-    if (op.tenantKey === tenantKey) answer(id, doneFailure(id, cause.code, cause.message));
-  }
   const entry = isolates.get(tenantKey);
-  if (entry === undefined) return;
-  const lost = [...entry.keys];
+  const lost = entry === undefined ? [] : [...entry.keys];
   for (const key of lost) components.delete(key);
-  pool.drop(tenantKey);
+  // Disposed first: from here no call queued on the isolate can start, so the meter slot names the
+  // last call that did, and every call after it is handed back to the host as never started.
+  if (entry !== undefined) pool.drop(tenantKey);
+  const lane = lanes.get(tenantKey);
+  if (lane !== undefined) {
+    const last = lane.slots === undefined ? undefined : Atomics.load(lane.slots, 0);
+    for (const waiting of lane.queue.splice(0)) {
+      send(doneFailure(waiting.message.id, NOT_STARTED, 'its isolate was disposed before it started'));
+    }
+    for (const [id, op] of [...lane.ops]) {
+      const started = last === undefined || op.slot === 0 || startedBy(op.slot, last);
+      answer(
+        id,
+        started
+          ? doneFailure(id, cause.code, cause.message)
+          : doneFailure(id, NOT_STARTED, 'its isolate was disposed before it started'),
+      );
+    }
+  }
+  if (entry === undefined) return;
   const running = (entries.get(entry) ?? 0) > 0;
   // `running`: the isolate's thread had not returned when it was disposed; the host counts the
   // tenant as the owner of whatever memory the worker grows until 'released'.
@@ -351,13 +500,15 @@ async function load(message: LoadMessage): Promise<void> {
   let context: IVM.Context | undefined;
   try {
     entry = pool.isolateFor(tenantKey, message.memoryMb);
-    track(id, tenantKey, key, message.budgetMs);
+    track(id, tenantKey, key, message.budgetMs, undefined);
     const isolateEntry = entry;
     const taken = await enter(tenantKey, () => pool.takeContext(isolateEntry, key, entryTimeout(id)));
     context = taken.context;
     const loaded = context;
     const control = taken.control;
-    const init = ['init', message.meta, message.artifactNames, message.artifactBytes];
+    // The meter slot (see Lane): shared with this context's bootstrap, which writes each call's slot.
+    const slots = new Int32Array(new SharedArrayBuffer(4));
+    const init = ['init', message.meta, message.artifactNames, message.artifactBytes, slots.buffer];
     const initialised: unknown = await enter(tenantKey, () =>
       control.apply(undefined, init, { arguments: { copy: true }, timeout: entryTimeout(id) }),
     );
@@ -392,7 +543,15 @@ async function load(message: LoadMessage): Promise<void> {
       return;
     }
     entry.keys.add(key);
-    components.set(key, { key, tenantKey, context, control, budgetMs: message.budgetMs });
+    components.set(key, {
+      key,
+      tenantKey,
+      context,
+      control,
+      budgetMs: message.budgetMs,
+      slots,
+      asyncStuck: false,
+    });
     answer(id, doneValue(id, r));
     pool.afterLoad(entry, message.memoryMb);
   } catch (error) {
@@ -431,24 +590,102 @@ function disposeIdle(tenantKey: number): void {
   pool.drop(tenantKey);
 }
 
+/** A call arrives: it waits in its tenant's lane until it may enter (see Lane). */
+function call(message: CallMessage): void {
+  const component = components.get(message.key);
+  if (component === undefined) {
+    // A pipelined call never ran here: the host runs it again (it reloads the component first).
+    send(
+      doneFailure(
+        message.id,
+        message.pipelined ? NOT_STARTED : 'ERR_SANDBOX_CRASHED',
+        'the component is not loaded',
+      ),
+    );
+    return;
+  }
+  const lane = laneOf(component.tenantKey);
+  lane.queue.push({ message, deadline: performance.now() + message.deadlineMs, order: ++arrivals });
+  // Pumped once the whole read is handled: calls that arrived together enter together.
+  schedulePump(component.tenantKey, lane);
+}
+
+function schedulePump(tenantKey: number, lane: Lane): void {
+  if (lane.pumpScheduled) return;
+  if (lane.queue.length === 0) {
+    if (lane.ops.size === 0 && lanes.get(tenantKey) === lane) lanes.delete(tenantKey);
+    return;
+  }
+  lane.pumpScheduled = true;
+  // After the current turn: answers are often given while walking the ops of a lane.
+  queueMicrotask(() => {
+    lane.pumpScheduled = false;
+    if (lanes.get(tenantKey) === lane) pump(tenantKey, lane);
+  });
+}
+
+/**
+ * Lets the lane's waiting calls enter their isolate: calls of the component already in flight, none
+ * behind an unsettled async call, one component at a time.
+ */
+function pump(tenantKey: number, lane: Lane): void {
+  const entering: {
+    readonly message: CallMessage;
+    readonly component: LoadedComponent;
+    readonly slot: number;
+  }[] = [];
+  while (lane.queue.length > 0) {
+    const waiting = lane.queue[0]!;
+    const { message } = waiting;
+    const component = components.get(message.key);
+    if (component === undefined || component.tenantKey !== tenantKey) {
+      lane.queue.shift();
+      send(
+        doneFailure(
+          message.id,
+          message.pipelined ? NOT_STARTED : 'ERR_SANDBOX_CRASHED',
+          'the component is not loaded',
+        ),
+      );
+      continue;
+    }
+    if (lane.ops.size > 0 && (lane.key !== message.key || lane.asyncOp !== undefined)) break;
+    lane.queue.shift();
+    if (component.asyncStuck) {
+      send(doneFailure(message.id, NOT_STARTED, 'it waited behind an async call that never settled'));
+      continue;
+    }
+    // Defends against running a call whose caller was already told ERR_DEADLINE ("cancelled"):
+    // handed back unrun; the host drops it.
+    if (performance.now() > waiting.deadline) {
+      send(doneFailure(message.id, NOT_STARTED, 'its deadline passed before it started'));
+      continue;
+    }
+    nextSlot = (nextSlot % 0x7ffffffe) + 1;
+    track(message.id, tenantKey, message.key, message.budgetMs, {
+      slot: nextSlot,
+      waiting,
+      slots: component.slots,
+    });
+    entering.push({ message, component, slot: nextSlot });
+  }
+  for (const e of entering) void enterCall(e.message, e.component, e.slot);
+}
+
 /**
  * Runs one call in the component's isolate, always off this thread (isolated-vm's async apply):
  * the event loop stays free for heartbeats, the meter and other tenants, and time waiting for an
  * isolate thread is never charged to the budget.
  */
-async function call(message: CallMessage): Promise<void> {
-  const { id, key } = message;
-  const component = components.get(key);
-  if (component === undefined) {
-    send(doneFailure(id, 'ERR_SANDBOX_CRASHED', 'the component is not loaded'));
-    return;
-  }
-  track(id, component.tenantKey, key, message.budgetMs);
+async function enterCall(message: CallMessage, component: LoadedComponent, slot: number): Promise<void> {
+  const { id } = message;
+  // Answered meanwhile (the isolate was disposed, the component unloaded): nothing to run.
+  if (!inFlight.has(id)) return;
   const isolate = isolates.get(component.tenantKey);
   let r: unknown;
   try {
     r = await enter(component.tenantKey, () =>
-      component.control.apply(undefined, ['call', id, message.method, message.args], {
+      component.control.apply(undefined, ['call', id, message.method, message.args, slot], {
         timeout: entryTimeout(id),
       }),
     );
@@ -467,14 +704,45 @@ async function call(message: CallMessage): Promise<void> {
     disposeTenant(component.tenantKey, MEMORY_LIMIT, isolate);
     return;
   }
+  if (r === TAG.busy) {
+    handBack(id);
+    return;
+  }
   // 'A': an async method; its outcome arrives through the bridge ('done'), still metered.
   if (r !== TAG.async) {
     finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
     return;
   }
   const op = inFlight.get(id);
-  if (op !== undefined) op.async = true;
+  if (op === undefined) return;
+  op.async = true;
+  const lane = lanes.get(op.tenantKey);
+  if (lane !== undefined) lane.asyncOp = id;
   checkSettleable(id);
+}
+
+/**
+ * A pipelined call the bootstrap did not run (TAG.busy: it entered behind an async call that has
+ * not settled). It waits in its lane for that call's answer; if that call is already answered
+ * (it failed, and the bootstrap may never see it settle), it goes back to the host unrun.
+ */
+function handBack(id: number): void {
+  const op = inFlight.get(id);
+  if (op === undefined || op.waiting === undefined) return;
+  const lane = lanes.get(op.tenantKey);
+  const component = components.get(op.key);
+  if (lane !== undefined && component !== undefined && !component.asyncStuck) {
+    // Back in its place before it stops being tracked (which may pump the lane).
+    const { waiting } = op;
+    let index = lane.queue.findIndex((other) => other.order > waiting.order);
+    if (index < 0) index = lane.queue.length;
+    lane.queue.splice(index, 0, waiting);
+    untrack(id);
+    if (lane.asyncOp !== undefined) checkSettleable(lane.asyncOp);
+    return;
+  }
+  untrack(id);
+  send(doneFailure(id, NOT_STARTED, 'it entered behind an async call that did not settle'));
 }
 
 /**
@@ -496,6 +764,8 @@ function checkSettleable(id: number): void {
     if (now !== op || op.capsOutstanding > 0 || op.activity !== mark) return;
     const isolate = isolates.get(op.tenantKey);
     if (isolate !== undefined && (entries.get(isolate) ?? 0) > 0) return;
+    const component = components.get(op.key);
+    if (component !== undefined) component.asyncStuck = true;
     answer(id, doneFailure(id, 'ERR_TIMEOUT', 'the async call can never settle: nothing is left to run it'));
   });
 }
@@ -504,8 +774,11 @@ function checkSettleable(id: number): void {
 function finish(id: number, tagged: string): void {
   const op = inFlight.get(id);
   if (op === undefined) return;
-  // A last reading covers the stretch since the meter's previous period.
-  readMeter();
+  // A last reading covers the stretch since the meter's previous period. Skipped when that stretch
+  // cannot have used up the budget: a reading adds at most its wall time as CPU (the isolate clock
+  // grows no faster than the wall clock, the share is at most 1) plus its wall time for capability
+  // calls outstanding.
+  if (meter === undefined || op.used + 2 * (performance.now() - meterWall) > op.budgetMs) readMeter();
   if (!inFlight.has(id)) return;
   if (op.used > op.budgetMs) {
     overran(id);
@@ -531,11 +804,17 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     typeof c === 'string' &&
     typeof d === 'string'
   ) {
-    for (const [id, op] of inFlight) {
-      if (op.key !== key) continue;
-      capOwners.set(`${key}:${a}`, id);
-      op.capsOutstanding++;
-      op.activity++;
+    // Owned (and its wall time charged) by the component's call running now: the one its meter
+    // slot names (a stale continuation of an ended call makes requests on the running call's time).
+    const lane = lanes.get(component.tenantKey);
+    const owner = lane === undefined || lane.key !== key ? undefined : runningOp(lane);
+    if (owner !== undefined) {
+      for (const [id, op] of inFlight) {
+        if (op !== owner) continue;
+        capOwners.set(`${key}:${a}`, id);
+        op.capsOutstanding++;
+        op.activity++;
+      }
     }
     send({ t: 'cap', key, req: a, cap: b, method: c, args: d });
   }
@@ -588,6 +867,15 @@ function unload(id: number, key: number): void {
     for (const [callId, op] of inFlight) {
       if (op.key === key)
         answer(callId, doneFailure(callId, 'ERR_SANDBOX_CLOSED', 'the component was disposed'));
+    }
+    const lane = lanes.get(component.tenantKey);
+    if (lane !== undefined) {
+      for (let i = lane.queue.length - 1; i >= 0; i--) {
+        const { message } = lane.queue[i]!;
+        if (message.key !== key) continue;
+        lane.queue.splice(i, 1);
+        send(doneFailure(message.id, 'ERR_SANDBOX_CLOSED', 'the component was disposed'));
+      }
     }
     const entry = isolates.get(component.tenantKey);
     entry?.keys.delete(key);

@@ -26,6 +26,7 @@ import {
 } from './protocol.ts';
 import { jailCommand, jailSpawnIds, type Jail } from './jail.ts';
 import { workerCommand } from './spawn-args.ts';
+import { NotStartedError } from './scheduler.ts';
 import { heartbeatMissMs } from './time-model.ts';
 
 /** Largest frame a worker may send before it holds a component (ready, pong, errors). */
@@ -68,6 +69,10 @@ interface Pending {
   readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout | undefined;
+  /** it may have had effects: sent unpipelined, or its component asked for a capability since */
+  begun: boolean;
+  /** the component a pipelined call is for */
+  readonly key: number | undefined;
 }
 
 let nextRequestId = 0;
@@ -95,6 +100,8 @@ export class WorkerProcess {
   readonly #pipe: Socket;
   readonly #events: WorkerEvents;
   readonly #pending = new Map<number, Pending>();
+  /** pipelined calls not yet `begun`, by component key */
+  readonly #unbegun = new Map<number, Set<number>>();
   #outbox: Buffer[] = [];
   #flushScheduled = false;
   #stderr = '';
@@ -182,9 +189,22 @@ export class WorkerProcess {
   /**
    * Sends a load or call and resolves its decoded answer. Past `backstopMs` without an answer the
    * worker is broken (its own meter and checks should have answered long before) and is killed.
+   *
+   * `pipelinedKey`: a call sent behind its tenant's running calls of component `pipelinedKey`. Only
+   * capabilities (which run here, in the host) let a call reach outside its isolate, and the
+   * isolate dies with the worker. So until the component asks for a capability, a worker death
+   * hands the call back (NotStartedError) to run again on the replacement: it either never ran or
+   * left no trace. From the first capability request on, any of the component's pipelined calls may
+   * have made it, and a death fails them as it fails the running one.
    * @throws SandboxError when the process dies first (code from the cause of death)
+   * @throws NotStartedError when it dies before a pipelined call could have had an effect
    */
-  request(tenant: string, build: (id: number) => HostMessage, backstopMs: number): Promise<Answer> {
+  request(
+    tenant: string,
+    build: (id: number) => HostMessage,
+    backstopMs: number,
+    pipelinedKey?: number,
+  ): Promise<Answer> {
     const id = ++nextRequestId;
     return new Promise((resolve, reject) => {
       if (this.gone) {
@@ -193,7 +213,19 @@ export class WorkerProcess {
       }
       const timer =
         backstopMs > 0 ? setTimeout(() => this.kill('backstop'), Math.ceil(backstopMs)) : undefined;
-      this.#pending.set(id, { tenant, resolve, reject, timer });
+      this.#pending.set(id, {
+        tenant,
+        resolve,
+        reject,
+        timer,
+        begun: pipelinedKey === undefined,
+        key: pipelinedKey,
+      });
+      if (pipelinedKey !== undefined) {
+        let ids = this.#unbegun.get(pipelinedKey);
+        if (ids === undefined) this.#unbegun.set(pipelinedKey, (ids = new Set()));
+        ids.add(id);
+      }
       this.send(build(id));
     });
   }
@@ -305,13 +337,24 @@ export class WorkerProcess {
         const op = this.#pending.get(message.id);
         if (op === undefined) return;
         this.#pending.delete(message.id);
+        if (op.key !== undefined) this.#forget(op.key, message.id);
         clearTimeout(op.timer);
         op.resolve(decodeAnswer(message));
         return;
       }
-      case 'cap':
+      case 'cap': {
+        // Before the capability runs: every pipelined call of this component may now have effects.
+        const ids = typeof message.key === 'number' ? this.#unbegun.get(message.key) : undefined;
+        if (ids !== undefined) {
+          this.#unbegun.delete(message.key as number);
+          for (const id of ids) {
+            const op = this.#pending.get(id);
+            if (op !== undefined) op.begun = true;
+          }
+        }
         this.#events.onCapability(this, message);
         return;
+      }
       case 'lost': {
         if (Array.isArray(message.keys)) this.#events.onLost(this, message.keys);
         const tenant = this.#tenantOf(message.tenantKey);
@@ -338,6 +381,13 @@ export class WorkerProcess {
     }
   }
 
+  #forget(key: number, id: number): void {
+    const ids = this.#unbegun.get(key);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.#unbegun.delete(key);
+  }
+
   /** The process is gone: classify the death, settle every request, tell the owner. */
   #retire(): void {
     if (this.gone) return;
@@ -349,9 +399,17 @@ export class WorkerProcess {
     const death = this.#death();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#unbegun.clear();
+    const blamed = new Set([...death.fatal, ...death.overMemory, ...death.runaway]);
     for (const op of pending) {
       clearTimeout(op.timer);
-      op.reject(errorOf(op.tenant, death));
+      // A pipelined call that left no trace runs again on the replacement (see request), unless
+      // its tenant took the worker down: its calls fail with the cause.
+      op.reject(
+        op.begun || blamed.has(op.tenant)
+          ? errorOf(op.tenant, death)
+          : new NotStartedError('its worker died before it could have had an effect'),
+      );
     }
     this.#events.onGone(this, death);
   }

@@ -15,6 +15,8 @@ const call = {
   method: 'échø',
   args: '["\\"x\\"",{"a":"ü"}]',
   budgetMs: 999,
+  deadlineMs: 1234.5,
+  pipelined: true,
 } as const;
 
 describe('when frames cross the worker pipe', () => {
