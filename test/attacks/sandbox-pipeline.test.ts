@@ -1,0 +1,125 @@
+/**
+ * Attacks on pipelined calls (several calls of one component in the worker at once, entering its
+ * isolate back to back). Layer: sandbox (worker lanes, the meter slot, the bootstrap's TAG.busy,
+ * the host's hand-back of calls that never started).
+ *
+ * - A call that overruns cannot spend its neighbours' budgets, nor take them down with it: it gets
+ *   ERR_TIMEOUT, the calls queued behind it never started and run again after the reload.
+ * - Calls cannot interleave: a call queued behind an unsettled async call does not run until it
+ *   settles (TAG.busy), so a component never sees a second call mid-await.
+ * - A worker death re-runs only the pipelined calls that left no trace: once the component asked
+ *   for a capability, its pipelined calls fail with ERR_SANDBOX_CRASHED instead of running twice.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryKvStore } from '../../src/sandbox/kv-store.ts';
+import { createSupervisor, type Supervisor } from '../../src/sandbox/supervisor.ts';
+import { wallCeilingMs } from '../../src/sandbox/time-model.ts';
+import { cls, codeOf, spec } from '../sandbox/helpers.ts';
+
+const BUDGET_MS = 500;
+const SOURCE = `let calls = 0;\n${cls(`
+  spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} calls++; return calls; }
+  hang() { for (;;) {} }
+  count() { calls++; return calls; }
+  async slow(log) {
+    log.push('slow:start');
+    await this.host.kv.get('k');
+    await this.host.kv.get('k');
+    log.push('slow:end');
+    return log;
+  }
+  mark(log) { log.push('mark'); return log; }
+  async bump(ms) {
+    const n = (await this.host.kv.get('n')) ?? 0;
+    await this.host.kv.set('n', n + 1);
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+    return n + 1;
+  }
+`)}`;
+
+const supervisors: Supervisor[] = [];
+afterAll(() => Promise.all(supervisors.map((s) => s.close())));
+function make(kv?: MemoryKvStore): Supervisor {
+  const s = createSupervisor({ workers: 1, ...(kv === undefined ? {} : { kv }) });
+  supervisors.push(s);
+  return s;
+}
+const limits = { callTimeoutMs: BUDGET_MS, maxConcurrentCalls: 8 };
+
+describe('when a pipelined call overruns (layer: sandbox meter; ERR_TIMEOUT)', () => {
+  // Well under the wall ceiling: only the meter, charging the right call, ends the hang in time.
+  it(
+    'times out that call alone; the calls around it, each at 60% of its budget, all succeed',
+    async () => {
+      const s = make();
+      const c = await s.instantiate(spec(SOURCE, { limits }));
+      const spins = (n: number) => Array.from({ length: n }, () => codeOf(c.call('spin', BUDGET_MS * 0.6)));
+      const before = spins(2);
+      const hang = codeOf(c.call('hang'));
+      const after = spins(3);
+      expect(s.stats().running).toBeGreaterThan(1);
+      expect(await hang).toBe('ERR_TIMEOUT');
+      expect(await Promise.all(before)).toEqual(['fulfilled', 'fulfilled']);
+      // Queued behind the hang on its isolate, they never started: run again after the reload.
+      expect(await Promise.all(after)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    },
+    wallCeilingMs(BUDGET_MS) / 2,
+  );
+
+  it('charges each pipelined call its own time: eight at 60% of the budget all succeed', async () => {
+    const s = make();
+    const c = await s.instantiate(spec(SOURCE, { limits }));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => codeOf(c.call('spin', BUDGET_MS * 0.6))),
+    );
+    expect(results).toEqual(Array(8).fill('fulfilled'));
+  });
+});
+
+describe('when calls queue behind an async call (layer: sandbox bootstrap; TAG.busy)', () => {
+  it('runs the next call only once the async call has settled, never mid-await', async () => {
+    const s = make();
+    const c = await s.instantiate(spec(SOURCE, { limits }));
+    const [slow, mark, count] = await Promise.all([c.call('slow', []), c.call('mark', []), c.call('count')]);
+    expect(slow).toEqual(['slow:start', 'slow:end']);
+    expect(mark).toEqual(['mark']);
+    expect(count).toBe(1);
+    // The same order once more, on a component that has seen the hand-back.
+    expect(await Promise.all([c.call('slow', []), c.call('mark', [])])).toEqual([
+      ['slow:start', 'slow:end'],
+      ['mark'],
+    ]);
+  });
+});
+
+describe('when the worker dies under pipelined calls (layer: sandbox supervisor)', () => {
+  it('runs the calls that left no trace again on the replacement', async () => {
+    const s = make();
+    const c = await s.instantiate(spec(SOURCE, { limits: { ...limits, callTimeoutMs: 2000 } }));
+    const [pid] = s.stats().pids;
+    const head = codeOf(c.call('spin', 1500));
+    const behind = Array.from({ length: 3 }, () => c.call('count'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(pid!, 'SIGKILL');
+    expect(await head).toBe('ERR_SANDBOX_CRASHED');
+    // The component was reloaded on the new worker: its counter starts again.
+    expect(await Promise.all(behind)).toEqual([1, 2, 3]);
+  });
+
+  it('fails, and never re-runs, pipelined calls of a component that asked for a capability', async () => {
+    const kv = new MemoryKvStore();
+    const s = make(kv);
+    const c = await s.instantiate(spec(SOURCE, { limits: { ...limits, callTimeoutMs: 2000 } }));
+    const [pid] = s.stats().pids;
+    const bumps = Array.from({ length: 3 }, () => codeOf(c.call('bump', 1500)));
+    // The first bump has written n = 1 and spins; the others wait behind it in the worker.
+    for (let i = 0; i < 200 && (await kv.get('acme', 'n')) !== 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await kv.get('acme', 'n')).toBe(1);
+    process.kill(pid!, 'SIGKILL');
+    expect(await Promise.all(bumps)).toEqual(Array(3).fill('ERR_SANDBOX_CRASHED'));
+    expect(await kv.get('acme', 'n')).toBe(1);
+  });
+});
