@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NotStartedError, Scheduler, type Job } from '../../src/sandbox/scheduler.ts';
+import { hostBackstopMs, pipelinedBackstopMs, wallCeilingMs } from '../../src/sandbox/time-model.ts';
 
 /** A job whose run can be finished from the test; records each start. */
 interface Controlled {
@@ -165,5 +166,16 @@ describe('when the worker hands a job back unrun (layer: sandbox scheduler)', ()
     expect(await outcome).toMatchObject({ code: 'ERR_SANDBOX_CRASHED' });
     // Three hand-backs are run again; the fourth fails it.
     expect(job.starts).toBe(4);
+  });
+});
+
+describe('when a pipelined call waits behind others (layer: sandbox time model)', () => {
+  it('gets a backstop that covers the calls ahead, never past what a Node timer holds', () => {
+    const one = wallCeilingMs(1000);
+    expect(pipelinedBackstopMs(one, 0)).toBe(one);
+    expect(pipelinedBackstopMs(one, 3)).toBe(4 * one);
+    // The widest policy: 10,000 calls of 60 s budgets would overflow a timer, which then fires at once.
+    const widest = pipelinedBackstopMs(hostBackstopMs(60_000), 9_999);
+    expect(widest).toBe(2 ** 31 - 1);
   });
 });
