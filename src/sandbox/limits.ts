@@ -26,8 +26,9 @@ export interface ResourceLimits {
   /** capability calls per invocation */
   readonly maxCapabilityCalls: number;
   /**
-   * calls a tenant may have admitted at once besides maxQueuedCalls (they run one at a time in its
-   * isolate: this bounds admission, not parallelism; docs/sandbox.md "Time")
+   * calls of one component the host sends to the worker at once (pipelined: they still run one at
+   * a time in its isolate; docs/sandbox.md "Pipelined calls"); with maxQueuedCalls, the calls a
+   * tenant may have admitted
    */
   readonly maxConcurrentCalls: number;
   /** further calls a tenant may have waiting; more → ERR_QUEUE_FULL */
