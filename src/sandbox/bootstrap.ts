@@ -56,6 +56,7 @@ delete g.__sealbox_bridge;
 if (typeof bridge !== 'function') throw new TypeError('sealbox bootstrap: no bridge');
 
 const ObjectC = Object, ArrayC = Array, MapC = Map, WeakSetC = WeakSet, PromiseC = Promise, ErrorC = Error;
+const promiseThen = PromiseC.prototype.then;
 const TypeErrorC = TypeError, U8 = Uint8Array, StringC = String;
 const RegExpC = RegExp, RegExpProto = RegExp.prototype, SymbolC = Symbol;
 const freeze = ObjectC.freeze, isFrozen = ObjectC.isFrozen, defineProperty = ObjectC.defineProperty;
@@ -211,6 +212,8 @@ let nextRequest = 0;
  * lives only in this closure, and the buffer is the worker's, never reachable from the global object.
  */
 let slotView = null;
+/** the slot of the call that started last: capability requests name it (the worker's owner) */
+let currentSlot = 0;
 /** async calls of this context not settled yet (at most one: later calls answer TAG.busy) */
 let asyncPending = 0;
 
@@ -232,7 +235,7 @@ function capCall(cap, method, args) {
   return new PromiseC(function (resolve, reject) {
     const id = ++nextRequest;
     pending.set(id, { resolve: resolve, reject: reject });
-    bridge('cap', id, cap, method, text);
+    bridge('cap', id, cap, method, text, currentSlot);
   });
 }
 function makeHost(caps) {
@@ -359,7 +362,8 @@ function call(callId, method, argsText, slot) {
   // capability), which the host's one-call-at-a-time contract rules out: a call queued on this
   // isolate behind an unsettled async call does not run.
   if (asyncPending > 0) return 'B';
-  if (slotView !== null) atomicsStore(slotView, 0, slot | 0);
+  currentSlot = slot | 0;
+  if (slotView !== null) atomicsStore(slotView, 0, currentSlot);
   let r;
   try {
     const args = parseClean(argsText);
@@ -367,12 +371,23 @@ function call(callId, method, argsText, slot) {
     if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
       const then = r.then;
       if (typeof then === 'function') {
-        PromiseC.resolve(r).then(
-          function (value) { asyncPending--; const text = finish(value); bridge('done', callId, overLimit ? 'L' : text); },
-          function (e) { asyncPending--; const text = describe(e); bridge('done', callId, overLimit ? 'L' : text); },
-        );
-        // Counted once the callbacks are in place (a throwing thenable is an error result, not a
-        // call that stays pending for ever); they run in a later microtask, never before this.
+        // Defends against tenant code calling these callbacks itself (an own \`then\` on the returned
+        // promise, which Promise.resolve would hand back as is), twice or early, to undo the
+        // busy count: the callbacks go only to a promise made here, through the intrinsic then,
+        // and each counts once.
+        let settled = false;
+        const done = function (text) {
+          if (settled) return;
+          settled = true;
+          asyncPending--;
+          bridge('done', callId, overLimit ? 'L' : text);
+        };
+        const own = new PromiseC(function (resolve) { resolve(r); });
+        apply(promiseThen, own, [
+          function (value) { done(finish(value)); },
+          function (e) { done(describe(e)); },
+        ]);
+        // Counted once the callbacks are in place; they run in a later microtask, never before this.
         asyncPending++;
         return 'A';
       }
