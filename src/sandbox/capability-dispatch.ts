@@ -28,6 +28,8 @@ export const REFUSAL_CODES: ReadonlySet<string> = new Set([
 /** One running call (or load) of a component: counts its capability calls. */
 export interface Invocation {
   capCalls: number;
+  /** the worker request carrying it, once sent (the worker names it as a request's owner) */
+  requestId: number | undefined;
 }
 
 /** The component a request comes from, as the host knows it (never as the worker claims it). */
@@ -45,6 +47,8 @@ export interface CapabilityRequest {
   readonly method: unknown;
   /** JSON text of the argument array */
   readonly args: unknown;
+  /** the request id of the invocation the worker says made it (-1: none in flight) */
+  readonly op?: unknown;
 }
 
 /** What goes back to the isolate: a JSON text ('' for undefined), or a refusal code and message. */
@@ -157,12 +161,19 @@ async function runCapability(
       'capabilities may only be called while a call is running',
     );
   }
-  let over = false;
+  // The invocation the worker names pays; a request it names no running invocation for (made by
+  // background work after its call ended) is paid by the earliest running one. Never all of them:
+  // pipelined calls that have not started yet must not spend their quota on another's requests.
+  let payer: Invocation | undefined;
   for (const invocation of caller.active) {
-    invocation.capCalls++;
-    if (invocation.capCalls > spec.limits.maxCapabilityCalls) over = true;
+    payer ??= invocation;
+    if (typeof request.op === 'number' && invocation.requestId === request.op) {
+      payer = invocation;
+      break;
+    }
   }
-  if (over) {
+  payer!.capCalls++;
+  if (payer!.capCalls > spec.limits.maxCapabilityCalls) {
     throw new SandboxError(
       'ERR_QUOTA_EXCEEDED',
       `more than ${spec.limits.maxCapabilityCalls} capability calls in one call`,

@@ -53,7 +53,15 @@ export interface ContextPoolOptions {
   /** the isolated-vm module */
   readonly ivm: typeof IVM;
   /** receives every bridge call of a component's context: (component key, kind, ...args) */
-  readonly onBridge: (key: number, kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown) => void;
+  readonly onBridge: (
+    key: number,
+    kind: unknown,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+    e: unknown,
+  ) => void;
   /** V8 lost control of an isolate of this tenant (0: the spare isolate); the process must die */
   readonly onCatastrophicError: (tenantKey: number) => void;
   /** tenants keeping a spare context, most recently re-loading ones (default 8) */
@@ -275,8 +283,8 @@ export class ContextPool {
     const owner = { key: -1 };
     const onBridge = this.#options.onBridge;
     const bridge = new this.#options.ivm.Callback(
-      (kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown) => {
-        if (owner.key >= 0) onBridge(owner.key, kind, a, b, c, d);
+      (kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
+        if (owner.key >= 0) onBridge(owner.key, kind, a, b, c, d, e);
       },
       { ignored: true },
     );

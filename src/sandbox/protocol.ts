@@ -86,6 +86,8 @@ export type WorkerMessage =
       readonly cap: string;
       readonly method: string;
       readonly args: string;
+      /** the request id of the load or call that made it (its quota pays), -1 when none is in flight */
+      readonly op: number;
     }
   /**
    * the tenant isolate holding these components was disposed; `running`: its thread had not

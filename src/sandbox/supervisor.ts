@@ -30,6 +30,8 @@ import { NotStartedError, Scheduler } from './scheduler.ts';
 import {
   HEARTBEAT_MISS_FLOOR_MS,
   hostBackstopMs,
+  MAX_PIPELINE_DEPTH,
+  PIPELINE_MIN_BUDGET_MS,
   pipelinedBackstopMs,
   RUNAWAY_GRACE_MS,
   WORKER_CONCURRENCY,
@@ -383,6 +385,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       readonly cap: unknown;
       readonly method: unknown;
       readonly args: unknown;
+      readonly op?: unknown;
     },
   ): Promise<void> {
     const { key, req } = message;
@@ -463,7 +466,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         signal: invoke?.signal,
         maxWaiting: limits.maxConcurrentCalls + limits.maxQueuedCalls - 1,
         lane,
-        depth: limits.maxConcurrentCalls,
+        // Small budgets are not pipelined (PIPELINE_MIN_BUDGET_MS: the meter's precision).
+        depth:
+          limits.callTimeoutMs >= PIPELINE_MIN_BUDGET_MS
+            ? Math.min(limits.maxConcurrentCalls, MAX_PIPELINE_DEPTH)
+            : 1,
+        budgetMs: limits.callTimeoutMs,
         // Pipelined only behind calls of the same live component: a call that must reload it (or
         // wait for a held tenant, or move to quarantine) waits for its turn instead.
         canPipeline: () =>
@@ -499,7 +507,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       BASE_FRAME_BYTES +
         8 * Math.max(spec.limits.maxResultBytes, spec.limits.maxArgBytes, spec.source.length),
     );
-    const invocation: Invocation = { capCalls: 0 };
+    const invocation: Invocation = { capCalls: 0, requestId: undefined };
     record.active.add(invocation);
     let answer: Answer;
     try {
@@ -507,7 +515,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         spec.tenant,
         (id) => ({
           t: 'load',
-          id,
+          id: (invocation.requestId = id),
           key,
           tenantKey: worker.tenantKey(spec.tenant),
           memoryMb: spec.limits.memoryMb,
@@ -575,14 +583,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
     const key = record.key;
     if (key === undefined) throw new SandboxError('ERR_SANDBOX_CRASHED', 'the component is not loaded');
-    const invocation: Invocation = { capCalls: 0 };
+    const invocation: Invocation = { capCalls: 0, requestId: undefined };
     record.active.add(invocation);
     try {
       const answer = await worker.request(
         spec.tenant,
         (id) => ({
           t: 'call',
-          id,
+          id: (invocation.requestId = id),
           key,
           method,
           args: argsText,

@@ -64,6 +64,8 @@ interface LoadedComponent {
  * has one load, or calls of one component, in flight at a time (see Lane).
  */
 interface InFlight {
+  /** the host's request id */
+  readonly id: number;
   readonly tenantKey: number;
   readonly key: number;
   readonly budgetMs: number;
@@ -227,6 +229,7 @@ function track(
   // itself starts only when the entry runs).
   const ceiling = setTimeout(() => overran(id), pipelinedBackstopMs(wallCeilingMs(budgetMs), lane.ops.size));
   const op: InFlight = {
+    id,
     tenantKey,
     key,
     budgetMs,
@@ -243,12 +246,20 @@ function track(
   startMeter();
 }
 
-/** The op the lane's meter slot names now (the call that started last), or its only op. */
-function runningOp(lane: Lane): InFlight | undefined {
-  if (lane.slots === undefined) return lane.ops.size === 1 ? lane.ops.values().next().value : undefined;
-  const slot = Atomics.load(lane.slots, 0);
-  for (const op of lane.ops.values()) if (op.slot === slot) return op;
-  return undefined;
+/**
+ * The op that pays for what runs in the lane's isolate under this meter slot: the call the slot
+ * names. When that call has already been answered, what runs is a continuation it left behind
+ * (a capability answer settling after it ended); the lane's first op in flight pays, as the one
+ * op in flight did before calls were pipelined (docs/sandbox.md "Time", known limit).
+ */
+function ownerOf(lane: Lane, slot: number, key?: number): InFlight | undefined {
+  let first: InFlight | undefined;
+  for (const op of lane.ops.values()) {
+    if (key !== undefined && op.key !== key) continue;
+    if (op.slot === slot) return op;
+    first ??= op;
+  }
+  return first;
 }
 
 /** Whether a call with this slot entered its isolate, given the slot of the call that started last. */
@@ -336,7 +347,7 @@ function readMeter(): void {
       target = lane.ops.size === 1 ? lane.ops.values().next().value : undefined;
     } else {
       const slot = Atomics.load(lane.slots, 0);
-      if (slot === lane.lastSlot) target = runningOp(lane);
+      if (slot === lane.lastSlot) target = ownerOf(lane, slot);
       lane.lastSlot = slot;
     }
     if (target !== undefined) growth.set(target, grew);
@@ -428,7 +439,7 @@ function dieWith(marker: string, tenantKey: number): never {
 const pool = new ContextPool({
   ivm,
   schedule: whenQuiet,
-  onBridge: (key, kind, a, b, c, d) => onBridge(key, kind, a, b, c, d),
+  onBridge: (key, kind, a, b, c, d, e) => onBridge(key, kind, a, b, c, d, e),
   // Defends against a wedged process after V8 loses control of an isolate (measured: it hangs):
   // tell the host which tenant did it, then die at once; the supervisor replaces this worker.
   onCatastrophicError: (tenantKey) => dieWith(FATAL_MARKER, tenantKey),
@@ -787,7 +798,15 @@ function finish(id: number, tagged: string): void {
   answer(id, doneValue(id, tagged));
 }
 
-function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void {
+function onBridge(
+  key: number,
+  kind: unknown,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
+  e: unknown,
+): void {
   const component = components.get(key);
   if (component === undefined) return;
   if (kind === 'done' && typeof a === 'number' && typeof b === 'string') {
@@ -804,19 +823,17 @@ function onBridge(key: number, kind: unknown, a: unknown, b: unknown, c: unknown
     typeof c === 'string' &&
     typeof d === 'string'
   ) {
-    // Owned (and its wall time charged) by the component's call running now: the one its meter
-    // slot names (a stale continuation of an ended call makes requests on the running call's time).
+    // Owned (its wall time charged, its quota counted) by the call whose slot the bootstrap named
+    // when the request was made, not by whichever call runs when this message is read (a pipelined
+    // call may have started meanwhile); see ownerOf for a request made after its call ended.
     const lane = lanes.get(component.tenantKey);
-    const owner = lane === undefined || lane.key !== key ? undefined : runningOp(lane);
+    const owner = lane === undefined ? undefined : ownerOf(lane, typeof e === 'number' ? e : -1, key);
     if (owner !== undefined) {
-      for (const [id, op] of inFlight) {
-        if (op !== owner) continue;
-        capOwners.set(`${key}:${a}`, id);
-        op.capsOutstanding++;
-        op.activity++;
-      }
+      capOwners.set(`${key}:${a}`, owner.id);
+      owner.capsOutstanding++;
+      owner.activity++;
     }
-    send({ t: 'cap', key, req: a, cap: b, method: c, args: d });
+    send({ t: 'cap', key, req: a, cap: b, method: c, args: d, op: owner?.id ?? -1 });
   }
 }
 

@@ -339,6 +339,10 @@ export class WorkerProcess {
         this.#pending.delete(message.id);
         if (op.key !== undefined) this.#forget(op.key, message.id);
         clearTimeout(op.timer);
+        // A live worker's NOT_STARTED is trusted even for a call that is `begun`: the worker knows
+        // from the meter slot which calls entered (`begun` is the host's guess for a dead worker).
+        // A compromised worker gains nothing by lying here that it cannot get by sending the
+        // component's capability requests itself.
         op.resolve(decodeAnswer(message));
         return;
       }
