@@ -13,6 +13,7 @@
  * its caller is answered ERR_DEADLINE at once. Nothing is ever killed here.
  */
 import { SandboxError } from '../errors.ts';
+import { PIPELINE_WINDOW_MS } from './time-model.ts';
 
 /**
  * What a job's run throws when its op never started on the worker (it was handed back, or the
@@ -42,6 +43,8 @@ export interface Job<T> {
   readonly depth?: number | undefined;
   /** whether the job may be sent behind the lane's running ops now (its component is loaded) */
   readonly canPipeline?: (() => boolean) | undefined;
+  /** its budget: the run time assumed before any op of this worker has been timed */
+  readonly budgetMs?: number | undefined;
   /** wall-clock deadline, on the performance.now() scale */
   readonly deadline: number;
   /** ops of this tenant allowed to wait (beyond the running one) before ERR_QUEUE_FULL */
@@ -215,8 +218,12 @@ export class Scheduler {
       queue.waiting.length > 0
     ) {
       const next = queue.waiting[0]!;
-      const { lane, depth, canPipeline } = next.job;
+      const { lane, depth, canPipeline, budgetMs } = next.job;
       if (lane === undefined || lane !== queue.lane || queue.inFlight >= (depth ?? 1)) return;
+      // Bounded in time too: a pipeline holds at most PIPELINE_WINDOW_MS of work, so a tenant that
+      // comes for a turn later waits about that long for it to drain, not depth x budget.
+      const serviceMs = queue.serviceMs || this.#serviceMs || (budgetMs ?? 0);
+      if (queue.inFlight * serviceMs >= PIPELINE_WINDOW_MS) return;
       if (canPipeline !== undefined && !canPipeline()) return;
       queue.waiting.shift();
       this.#waiting--;

@@ -76,3 +76,19 @@ export const DEFAULT_MAX_QUEUED_PER_WORKER = 256;
 
 /** Period of the worker's CPU meter while anything runs. */
 export const METER_PERIOD_MS = 5;
+
+/**
+ * Smallest budget whose calls are pipelined. A pipelined call is charged from the first meter
+ * reading that sees it running, so it may run up to one period uncharged: at this budget, at most
+ * 5% of it. Calls with smaller budgets go one at a time, charged from their first instant.
+ */
+export const PIPELINE_MIN_BUDGET_MS = 20 * METER_PERIOD_MS;
+
+/** Most calls of one component in the worker at once, whatever maxConcurrentCalls says. */
+export const MAX_PIPELINE_DEPTH = 64;
+
+/**
+ * Work a pipeline may hold (its calls in flight times their usual run time): another tenant that
+ * comes for a turn while the worker is full waits about this long for the pipeline to drain.
+ */
+export const PIPELINE_WINDOW_MS = 20;
