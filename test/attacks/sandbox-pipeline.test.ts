@@ -9,26 +9,50 @@
  *   settles (TAG.busy), so a component never sees a second call mid-await.
  * - A worker death re-runs only the pipelined calls that left no trace: once the component asked
  *   for a capability, its pipelined calls fail with ERR_SANDBOX_CRASHED instead of running twice.
+ * - Found by review: a continuation left running after its call ended is charged to a call in
+ *   flight (it was charged to no one); an own `then` on a returned promise cannot call the
+ *   bootstrap's settle callbacks twice (it undid the busy count); a capability request counts
+ *   against the quota of the call that made it only (it counted against every pipelined call).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryKvStore } from '../../src/sandbox/kv-store.ts';
-import { createSupervisor, type Supervisor } from '../../src/sandbox/supervisor.ts';
-import { wallCeilingMs } from '../../src/sandbox/time-model.ts';
+import { createSupervisor, type SandboxedComponent, type Supervisor } from '../../src/sandbox/supervisor.ts';
+import { PIPELINE_MIN_BUDGET_MS, wallCeilingMs } from '../../src/sandbox/time-model.ts';
 import { cls, codeOf, spec } from '../sandbox/helpers.ts';
 
 const BUDGET_MS = 500;
-const SOURCE = `let calls = 0;\n${cls(`
+const SOURCE = `let calls = 0;\nconst events = [];\n${cls(`
   spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} calls++; return calls; }
   hang() { for (;;) {} }
   count() { calls++; return calls; }
-  async slow(log) {
-    log.push('slow:start');
+  async slow() {
+    events.length = 0;
+    events.push('slow:start');
     await this.host.kv.get('k');
     await this.host.kv.get('k');
-    log.push('slow:end');
-    return log;
+    events.push('slow:end');
+    return events.slice();
   }
-  mark(log) { log.push('mark'); return log; }
+  mark() { events.push('mark'); return events.slice(); }
+  fire(ms) {
+    this.host.kv.get('k').then(() => { const end = Date.now() + ms; while (Date.now() < end) {} });
+    return 'fired';
+  }
+  evil() {
+    const p = Promise.resolve('e');
+    Object.defineProperty(p, 'then', { value(ok) { ok('e'); ok('e'); ok('e'); } });
+    return p;
+  }
+  async long(ms) {
+    await this.host.kv.get('k');
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+    return 'long';
+  }
+  async three() {
+    for (let i = 0; i < 3; i++) await this.host.kv.get('k' + i);
+    return 'three';
+  }
   async bump(ms) {
     const n = (await this.host.kv.get('n')) ?? 0;
     await this.host.kv.set('n', n + 1);
@@ -47,6 +71,14 @@ function make(kv?: MemoryKvStore): Supervisor {
 }
 const limits = { callTimeoutMs: BUDGET_MS, maxConcurrentCalls: 8 };
 
+/**
+ * Fast calls first: the host pipelines only while the work in flight stays short
+ * (PIPELINE_WINDOW_MS), judged by how long this worker's ops took so far (a load is slow).
+ */
+async function warm(c: SandboxedComponent): Promise<void> {
+  for (let i = 0; i < 30; i++) await c.call('count');
+}
+
 describe('when a pipelined call overruns (layer: sandbox meter; ERR_TIMEOUT)', () => {
   // Well under the wall ceiling: only the meter, charging the right call, ends the hang in time.
   it(
@@ -54,6 +86,7 @@ describe('when a pipelined call overruns (layer: sandbox meter; ERR_TIMEOUT)', (
     async () => {
       const s = make();
       const c = await s.instantiate(spec(SOURCE, { limits }));
+      await warm(c);
       const spins = (n: number) => Array.from({ length: n }, () => codeOf(c.call('spin', BUDGET_MS * 0.6)));
       const before = spins(2);
       const hang = codeOf(c.call('hang'));
@@ -70,10 +103,68 @@ describe('when a pipelined call overruns (layer: sandbox meter; ERR_TIMEOUT)', (
   it('charges each pipelined call its own time: eight at 60% of the budget all succeed', async () => {
     const s = make();
     const c = await s.instantiate(spec(SOURCE, { limits }));
-    const results = await Promise.all(
-      Array.from({ length: 8 }, () => codeOf(c.call('spin', BUDGET_MS * 0.6))),
-    );
-    expect(results).toEqual(Array(8).fill('fulfilled'));
+    await warm(c);
+    const calls = Array.from({ length: 8 }, () => codeOf(c.call('spin', BUDGET_MS * 0.6)));
+    expect(s.stats().running).toBeGreaterThan(1);
+    expect(await Promise.all(calls)).toEqual(Array(8).fill('fulfilled'));
+  });
+
+  it('charges a continuation that outlives its call to a call in flight, never to no one', async () => {
+    const s = make(new MemoryKvStore());
+    const c = await s.instantiate(spec(SOURCE, { limits }));
+    await warm(c);
+    // `fire` answers at once; its capability answer arrives while `spin`, pipelined behind it,
+    // runs. So the continuation (6 budgets of CPU) enters the isolate after `spin` and ahead of
+    // `count`, sent meanwhile: the meter slot names `spin`, answered by then, and `count` pays.
+    const fired = codeOf(c.call('fire', BUDGET_MS * 6));
+    const spin = codeOf(c.call('spin', BUDGET_MS * 0.2));
+    await new Promise((resolve) => setTimeout(resolve, BUDGET_MS * 0.1));
+    const count = codeOf(c.call('count'));
+    expect(await fired).toBe('fulfilled');
+    expect(await Promise.all([spin, count])).toContain('ERR_TIMEOUT');
+  });
+});
+
+describe('when the budget is below what the meter resolves (layer: sandbox meter; ERR_TIMEOUT)', () => {
+  it('does not pipeline calls whose budget is under PIPELINE_MIN_BUDGET_MS: each is charged from its start', async () => {
+    const s = make();
+    const small = { ...limits, callTimeoutMs: PIPELINE_MIN_BUDGET_MS / 2 };
+    const c = await s.instantiate(spec(SOURCE, { limits: small }));
+    await warm(c);
+    const calls = Array.from({ length: 4 }, () => c.call('count'));
+    expect(s.stats().running).toBe(1);
+    expect(await Promise.all(calls)).toEqual([31, 32, 33, 34]);
+  });
+});
+
+describe('when tenant code hands the bootstrap its own then (layer: sandbox bootstrap; TAG.busy)', () => {
+  it('keeps calls from interleaving and keeps charging the async call after the trick', async () => {
+    const s = make(new MemoryKvStore());
+    const c = await s.instantiate(spec(SOURCE, { limits }));
+    await warm(c);
+    expect(await c.call('evil')).toBe('e');
+    expect(await Promise.all([c.call('slow'), c.call('mark'), c.call('mark')])).toEqual([
+      ['slow:start', 'slow:end'],
+      ['slow:start', 'slow:end', 'mark'],
+      ['slow:start', 'slow:end', 'mark', 'mark'],
+    ]);
+    // An async call past its budget still fails, however the count was tampered with.
+    const [long, short] = await Promise.all([
+      codeOf(c.call('long', BUDGET_MS * 6)),
+      codeOf(c.call('spin', 10)),
+    ]);
+    expect(long).toBe('ERR_TIMEOUT');
+    expect(short).toBe('fulfilled');
+  });
+});
+
+describe('when pipelined calls make capability calls (layer: sandbox capabilities; ERR_QUOTA_EXCEEDED)', () => {
+  it('counts each request against the call that made it only', async () => {
+    const s = make(new MemoryKvStore());
+    const c = await s.instantiate(spec(SOURCE, { limits: { ...limits, maxCapabilityCalls: 3 } }));
+    await warm(c);
+    const calls = Array.from({ length: 4 }, () => c.call('three'));
+    expect(await Promise.all(calls)).toEqual(Array(4).fill('three'));
   });
 });
 
@@ -81,14 +172,15 @@ describe('when calls queue behind an async call (layer: sandbox bootstrap; TAG.b
   it('runs the next call only once the async call has settled, never mid-await', async () => {
     const s = make();
     const c = await s.instantiate(spec(SOURCE, { limits }));
-    const [slow, mark, count] = await Promise.all([c.call('slow', []), c.call('mark', []), c.call('count')]);
+    await warm(c);
+    const [slow, mark, count] = await Promise.all([c.call('slow'), c.call('mark'), c.call('count')]);
     expect(slow).toEqual(['slow:start', 'slow:end']);
-    expect(mark).toEqual(['mark']);
-    expect(count).toBe(1);
+    expect(mark).toEqual(['slow:start', 'slow:end', 'mark']);
+    expect(count).toBe(31);
     // The same order once more, on a component that has seen the hand-back.
-    expect(await Promise.all([c.call('slow', []), c.call('mark', [])])).toEqual([
+    expect(await Promise.all([c.call('slow'), c.call('mark')])).toEqual([
       ['slow:start', 'slow:end'],
-      ['mark'],
+      ['slow:start', 'slow:end', 'mark'],
     ]);
   });
 });
@@ -97,6 +189,7 @@ describe('when the worker dies under pipelined calls (layer: sandbox supervisor)
   it('runs the calls that left no trace again on the replacement', async () => {
     const s = make();
     const c = await s.instantiate(spec(SOURCE, { limits: { ...limits, callTimeoutMs: 2000 } }));
+    await warm(c);
     const [pid] = s.stats().pids;
     const head = codeOf(c.call('spin', 1500));
     const behind = Array.from({ length: 3 }, () => c.call('count'));
@@ -105,12 +198,14 @@ describe('when the worker dies under pipelined calls (layer: sandbox supervisor)
     expect(await head).toBe('ERR_SANDBOX_CRASHED');
     // The component was reloaded on the new worker: its counter starts again.
     expect(await Promise.all(behind)).toEqual([1, 2, 3]);
+    expect(s.stats().restarts).toBe(1);
   });
 
   it('fails, and never re-runs, pipelined calls of a component that asked for a capability', async () => {
     const kv = new MemoryKvStore();
     const s = make(kv);
     const c = await s.instantiate(spec(SOURCE, { limits: { ...limits, callTimeoutMs: 2000 } }));
+    await warm(c);
     const [pid] = s.stats().pids;
     const bumps = Array.from({ length: 3 }, () => codeOf(c.call('bump', 1500)));
     // The first bump has written n = 1 and spins; the others wait behind it in the worker.

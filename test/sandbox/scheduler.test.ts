@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NotStartedError, Scheduler, type Job } from '../../src/sandbox/scheduler.ts';
-import { hostBackstopMs, pipelinedBackstopMs, wallCeilingMs } from '../../src/sandbox/time-model.ts';
+import {
+  hostBackstopMs,
+  PIPELINE_WINDOW_MS,
+  pipelinedBackstopMs,
+  wallCeilingMs,
+} from '../../src/sandbox/time-model.ts';
 
 /** A job whose run can be finished from the test; records each start. */
 interface Controlled {
@@ -122,6 +127,15 @@ describe('when one tenant sends calls of one component (layer: sandbox scheduler
     await b.result;
     await turn();
     expect(a3.starts).toBe(1);
+  });
+
+  it('holds at most PIPELINE_WINDOW_MS of work in a pipeline, judged by the budget before any op is timed', () => {
+    const s = scheduler();
+    const lane = {};
+    const budgetMs = PIPELINE_WINDOW_MS / 2;
+    const jobs = Array.from({ length: 6 }, () => controlled('a', lane, 64, s, { budgetMs }));
+    // Two calls of half the window each fill it: the third waits.
+    expect(jobs.map((j) => j.starts)).toEqual([1, 1, 0, 0, 0, 0]);
   });
 
   it('counts pipelined calls past the first as waiting for ERR_QUEUE_FULL', async () => {
