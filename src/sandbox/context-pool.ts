@@ -23,6 +23,17 @@ import { planBootstrap } from './freeze-plan.ts';
 import type { BootstrapPlan } from './freeze-plan.ts';
 
 /** A context through the tenant-agnostic bootstrap; `owner.key` is -1 until a load takes it. */
+/** Receives a bridge call of a component's context: (component key, kind, its arguments). */
+export type BridgeHandler = (
+  key: number,
+  kind: unknown,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
+  e: unknown,
+) => void;
+
 export interface PooledContext {
   readonly context: IVM.Context;
   /** the bootstrap's `control` function (tenant code cannot reach it) */
@@ -53,15 +64,7 @@ export interface ContextPoolOptions {
   /** the isolated-vm module */
   readonly ivm: typeof IVM;
   /** receives every bridge call of a component's context: (component key, kind, ...args) */
-  readonly onBridge: (
-    key: number,
-    kind: unknown,
-    a: unknown,
-    b: unknown,
-    c: unknown,
-    d: unknown,
-    e: unknown,
-  ) => void;
+  readonly onBridge: BridgeHandler;
   /** V8 lost control of an isolate of this tenant (0: the spare isolate); the process must die */
   readonly onCatastrophicError: (tenantKey: number) => void;
   /** tenants keeping a spare context, most recently re-loading ones (default 8) */

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import type IVM from 'isolated-vm';
 import { TAG } from './bootstrap.ts';
-import { ContextPool, type PooledIsolate } from './context-pool.ts';
+import { ContextPool, type BridgeHandler, type PooledIsolate } from './context-pool.ts';
+import { Meter, startedBy, type Lane } from './worker-meter.ts';
 import {
   decodeFrame,
   doneFailure,
@@ -32,13 +33,7 @@ import type {
   LoadMessage,
   WorkerMessage,
 } from './protocol.ts';
-import {
-  METER_PERIOD_MS,
-  pipelinedBackstopMs,
-  RUNAWAY_GRACE_MS,
-  STUCK_NOTICE_MS,
-  wallCeilingMs,
-} from './time-model.ts';
+import { RUNAWAY_GRACE_MS, STUCK_NOTICE_MS, wallCeilingMs } from './time-model.ts';
 
 // The supervisor passes the real path of isolated-vm's entry: under the permission model this
 // worker may not walk node_modules to resolve a bare specifier (symlinked installs would fail).
@@ -59,74 +54,7 @@ interface LoadedComponent {
   asyncStuck: boolean;
 }
 
-/**
- * A load or call that has not been answered yet, with its budget meter (time-model.ts). A tenant
- * has one load, or calls of one component, in flight at a time (see Lane).
- */
-interface InFlight {
-  /** the host's request id */
-  readonly id: number;
-  readonly tenantKey: number;
-  readonly key: number;
-  readonly budgetMs: number;
-  /** a call's number in its component's meter slot; 0 for a load */
-  readonly slot: number;
-  /** the call as it arrived (a call handed back by the bootstrap waits in its lane again) */
-  readonly waiting: Waiting | undefined;
-  /** budget used so far (ms): metered isolate CPU + capability wall time */
-  used: number;
-  /** capability requests of this op the host has not answered yet */
-  capsOutstanding: number;
-  /** an async call whose outcome arrives through the bridge */
-  async: boolean;
-  /** bumped by every capability request and answer of this op (see checkSettleable) */
-  activity: number;
-  /** wall-clock backstop (ceiling) */
-  readonly ceiling: NodeJS.Timeout;
-}
-
-/** A call that arrived and has not entered its isolate. */
-interface Waiting {
-  readonly message: CallMessage;
-  /** the caller's deadline on this process's clock (performance.now()) */
-  readonly deadline: number;
-  /** arrival order */
-  readonly order: number;
-}
-
-/**
- * A tenant's ops in this worker. The host pipelines a component's calls: they arrive while earlier
- * ones run, and enter the isolate at once (isolated-vm runs an isolate's entries in order, back to
- * back, without a hop through this event loop between them). A call of another component, or any
- * call behind an unsettled async call, waits here until the ops in flight are answered.
- *
- * The meter charges the isolate's clock to the call running: each call writes its slot number into
- * the component's meter slot as it starts, and a period's growth is charged to the call the slot
- * named at both ends of it. A call that started within the period is charged from the next one on
- * (it may run one period past its budget before the meter sees it), never for another's time.
- */
-interface Lane {
-  /** ops tracked (in flight) */
-  readonly ops: Map<number, InFlight>;
-  /** the component whose calls are in flight, undefined while a load is */
-  key: number | undefined;
-  /** its meter slot */
-  slots: Int32Array | undefined;
-  /** the in-flight async call of `key`, if any (calls behind it wait) */
-  asyncOp: number | undefined;
-  /** calls that arrived and wait to enter, in arrival order */
-  readonly queue: Waiting[];
-  /** isolate CPU clock (ms) at the last meter reading */
-  lastCpu: number;
-  /** the meter slot at the last reading */
-  lastSlot: number;
-  pumpScheduled: boolean;
-}
-
 const components = new Map<number, LoadedComponent>();
-const inFlight = new Map<number, InFlight>();
-const lanes = new Map<number, Lane>();
-let nextSlot = 0;
 let arrivals = 0;
 /** isolate entries (apply/run/eval) not yet returned, per isolate: a runaway isolate keeps one */
 const entries = new Map<PooledIsolate, number>();
@@ -163,24 +91,6 @@ function flush(): void {
   host.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
 }
 
-function laneOf(tenantKey: number): Lane {
-  let lane = lanes.get(tenantKey);
-  if (lane === undefined) {
-    lane = {
-      ops: new Map(),
-      key: undefined,
-      slots: undefined,
-      asyncOp: undefined,
-      queue: [],
-      lastCpu: 0,
-      lastSlot: 0,
-      pumpScheduled: false,
-    };
-    lanes.set(tenantKey, lane);
-  }
-  return lane;
-}
-
 /** Answers a load or call once; later answers (after a timeout) are dropped. */
 function answer(id: number, message: DoneMessage): void {
   if (!untrack(id)) return;
@@ -189,84 +99,7 @@ function answer(id: number, message: DoneMessage): void {
 
 /** Stops metering an op (answered, or handed back to wait); false when it was not in flight. */
 function untrack(id: number): boolean {
-  const op = inFlight.get(id);
-  if (op === undefined) return false;
-  inFlight.delete(id);
-  clearTimeout(op.ceiling);
-  if (inFlight.size === 0) stopMeter();
-  const lane = lanes.get(op.tenantKey);
-  if (lane !== undefined) {
-    lane.ops.delete(id);
-    if (lane.asyncOp === id) lane.asyncOp = undefined;
-    if (lane.ops.size === 0) lane.key = undefined;
-    schedulePump(op.tenantKey, lane);
-  }
-  return true;
-}
-
-/** Starts metering an op's budget; its wall ceiling is the backstop. */
-function track(
-  id: number,
-  tenantKey: number,
-  key: number,
-  budgetMs: number,
-  call: { readonly slot: number; readonly waiting: Waiting; readonly slots: Int32Array } | undefined,
-): void {
-  const lane = laneOf(tenantKey);
-  if (lane.ops.size === 0) {
-    // First op of the lane: the clock is the lane's from now, and the slot already names the call,
-    // so the meter charges it from its first period (the isolate writes the same number as it starts).
-    lane.lastCpu = cpuOf(tenantKey) ?? 0;
-    lane.slots = call?.slots;
-    if (call !== undefined) {
-      Atomics.store(call.slots, 0, call.slot);
-      lane.lastSlot = call.slot;
-    }
-  }
-  lane.key = call === undefined ? undefined : key;
-  // A pipelined call may wait on its isolate behind the calls ahead of it, each ended by its own
-  // ceiling at the latest: its backstop counts theirs too (isolated-vm's timeout of the entry
-  // itself starts only when the entry runs).
-  const ceiling = setTimeout(() => overran(id), pipelinedBackstopMs(wallCeilingMs(budgetMs), lane.ops.size));
-  const op: InFlight = {
-    id,
-    tenantKey,
-    key,
-    budgetMs,
-    slot: call?.slot ?? 0,
-    waiting: call?.waiting,
-    used: 0,
-    capsOutstanding: 0,
-    async: false,
-    activity: 0,
-    ceiling,
-  };
-  inFlight.set(id, op);
-  lane.ops.set(id, op);
-  startMeter();
-}
-
-/**
- * The op that pays for what runs in the lane's isolate under this meter slot: the call the slot
- * names. When that call has already been answered, what runs is a continuation it left behind
- * (a capability answer settling after it ended); the lane's first op in flight pays, as the one
- * op in flight did before calls were pipelined (docs/sandbox.md "Time", known limit).
- */
-function ownerOf(lane: Lane, slot: number, key?: number): InFlight | undefined {
-  let first: InFlight | undefined;
-  for (const op of lane.ops.values()) {
-    if (key !== undefined && op.key !== key) continue;
-    if (op.slot === slot) return op;
-    first ??= op;
-  }
-  return first;
-}
-
-/** Whether a call with this slot entered its isolate, given the slot of the call that started last. */
-function startedBy(slot: number, last: number): boolean {
-  // Serial-number order on 31 bits: slots grow by one per call and wrap; a lane's live calls span
-  // far less than half the range.
-  return ((last - slot) & 0x7fffffff) < 0x40000000;
+  return meter.untrack(id) !== undefined;
 }
 
 /** Defends against runaway tenant code: the whole tenant isolate is disposed (terminating it). */
@@ -294,72 +127,15 @@ function cpuOf(tenantKey: number): number | undefined {
   }
 }
 
-/*
- * The budget meter. isolated-vm's per-isolate clock (`cpuTime`) advances while the isolate holds
- * its thread, never while it waits for the lock or for a thread; but it advances with the wall
- * clock (measured: this build reports ~730 ms for a loop that used 113 ms of CPU on a busy
- * machine), so a descheduled isolate would be charged for time it did not get. Each period, the
- * growth of the running isolates' clocks is scaled by the share of CPU this process really got
- * (process CPU time over the summed growth, at most 1): on a quiet machine the meter charges the
- * clock as is, on a busy one what the code ran. Capability calls are charged at wall time.
- */
-let meter: NodeJS.Timeout | undefined;
-let meterWall = 0;
-let meterCpu = 0;
-function startMeter(): void {
-  if (meter !== undefined) return;
-  meterWall = performance.now();
-  meterCpu = processCpuMs();
-  meter = setInterval(readMeter, METER_PERIOD_MS);
-}
-function stopMeter(): void {
-  clearInterval(meter);
-  meter = undefined;
-}
-function processCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-function readMeter(): void {
-  const wall = performance.now();
-  const cpu = processCpuMs();
-  const dWall = wall - meterWall;
-  const dProcess = cpu - meterCpu;
-  meterWall = wall;
-  meterCpu = cpu;
-  const growth = new Map<InFlight, number>();
-  const lost: number[] = [];
-  let total = 0;
-  for (const [tenantKey, lane] of lanes) {
-    if (lane.ops.size === 0) continue;
-    const now = cpuOf(tenantKey);
-    if (now === undefined) {
-      lost.push(tenantKey);
-      continue;
-    }
-    const grew = Math.max(0, now - lane.lastCpu);
-    lane.lastCpu = now;
-    total += grew;
-    // Charged to the call the slot named at both ends of the period (see Lane), or to the lane's
-    // only op when it has no slot (a load).
-    let target: InFlight | undefined;
-    if (lane.slots === undefined) {
-      target = lane.ops.size === 1 ? lane.ops.values().next().value : undefined;
-    } else {
-      const slot = Atomics.load(lane.slots, 0);
-      if (slot === lane.lastSlot) target = ownerOf(lane, slot);
-      lane.lastSlot = slot;
-    }
-    if (target !== undefined) growth.set(target, grew);
-  }
+const meter = new Meter({
+  cpuOf,
+  overran: (id) => overran(id),
   // An isolate disposed under a running op, by isolated-vm itself: it ran out of memory.
-  for (const tenantKey of lost) disposeTenant(tenantKey, MEMORY_LIMIT);
-  const share = total > 0 ? Math.min(1, Math.max(0.05, dProcess / total)) : 1;
-  for (const op of inFlight.values()) {
-    op.used += (growth.get(op) ?? 0) * share + (op.capsOutstanding > 0 ? dWall : 0);
-  }
-  for (const [id, op] of [...inFlight]) if (op.used > op.budgetMs) overran(id);
-}
+  lost: (tenantKey) => disposeTenant(tenantKey, MEMORY_LIMIT),
+  released: (tenantKey, lane) => schedulePump(tenantKey, lane),
+});
+const inFlight = meter.ops;
+const lanes = meter.lanes;
 
 /**
  * Runs one isolate entry of a tenant, counted so that an isolate which keeps running after its
@@ -511,7 +287,7 @@ async function load(message: LoadMessage): Promise<void> {
   let context: IVM.Context | undefined;
   try {
     entry = pool.isolateFor(tenantKey, message.memoryMb);
-    track(id, tenantKey, key, message.budgetMs, undefined);
+    meter.track(id, tenantKey, key, message.budgetMs, undefined);
     const isolateEntry = entry;
     const taken = await enter(tenantKey, () => pool.takeContext(isolateEntry, key, entryTimeout(id)));
     context = taken.context;
@@ -615,7 +391,7 @@ function call(message: CallMessage): void {
     );
     return;
   }
-  const lane = laneOf(component.tenantKey);
+  const lane = meter.laneOf(component.tenantKey);
   lane.queue.push({ message, deadline: performance.now() + message.deadlineMs, order: ++arrivals });
   // Pumped once the whole read is handled: calls that arrived together enter together.
   schedulePump(component.tenantKey, lane);
@@ -672,13 +448,13 @@ function pump(tenantKey: number, lane: Lane): void {
       send(doneFailure(message.id, NOT_STARTED, 'its deadline passed before it started'));
       continue;
     }
-    nextSlot = (nextSlot % 0x7ffffffe) + 1;
-    track(message.id, tenantKey, message.key, message.budgetMs, {
-      slot: nextSlot,
+    const slot = meter.nextSlot();
+    meter.track(message.id, tenantKey, message.key, message.budgetMs, {
+      slot,
       waiting,
       slots: component.slots,
     });
-    entering.push({ message, component, slot: nextSlot });
+    entering.push({ message, component, slot });
   }
   for (const e of entering) void enterCall(e.message, e.component, e.slot);
 }
@@ -785,11 +561,9 @@ function checkSettleable(id: number): void {
 function finish(id: number, tagged: string): void {
   const op = inFlight.get(id);
   if (op === undefined) return;
-  // A last reading covers the stretch since the meter's previous period. Skipped when that stretch
-  // cannot have used up the budget: a reading adds at most its wall time as CPU (the isolate clock
-  // grows no faster than the wall clock, the share is at most 1) plus its wall time for capability
-  // calls outstanding.
-  if (meter === undefined || op.used + 2 * (performance.now() - meterWall) > op.budgetMs) readMeter();
+  // A last reading covers the stretch since the meter's previous period (skipped when that stretch
+  // cannot have used up the budget).
+  if (meter.mayBeOver(op)) meter.read();
   if (!inFlight.has(id)) return;
   if (op.used > op.budgetMs) {
     overran(id);
@@ -798,15 +572,7 @@ function finish(id: number, tagged: string): void {
   answer(id, doneValue(id, tagged));
 }
 
-function onBridge(
-  key: number,
-  kind: unknown,
-  a: unknown,
-  b: unknown,
-  c: unknown,
-  d: unknown,
-  e: unknown,
-): void {
+const onBridge: BridgeHandler = (key, kind, a, b, c, d, e) => {
   const component = components.get(key);
   if (component === undefined) return;
   if (kind === 'done' && typeof a === 'number' && typeof b === 'string') {
@@ -827,7 +593,7 @@ function onBridge(
     // when the request was made, not by whichever call runs when this message is read (a pipelined
     // call may have started meanwhile); see ownerOf for a request made after its call ended.
     const lane = lanes.get(component.tenantKey);
-    const owner = lane === undefined ? undefined : ownerOf(lane, typeof e === 'number' ? e : -1, key);
+    const owner = lane === undefined ? undefined : meter.ownerOf(lane, typeof e === 'number' ? e : -1, key);
     if (owner !== undefined) {
       capOwners.set(`${key}:${a}`, owner.id);
       owner.capsOutstanding++;
@@ -835,7 +601,7 @@ function onBridge(
     }
     send({ t: 'cap', key, req: a, cap: b, method: c, args: d, op: owner?.id ?? -1 });
   }
-}
+};
 
 async function capResult(message: CapResultMessage): Promise<void> {
   const request = `${message.key}:${message.req}`;
