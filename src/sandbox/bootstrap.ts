@@ -41,6 +41,11 @@ export const TAG = Object.freeze({
    * has (a tenant's calls never interleave), or hands it back to the host as never started.
    */
   busy: 'B',
+  /**
+   * Not run: the worker asked this context's pipeline to yield (another tenant waits for a turn).
+   * The call goes back to the host, which runs it on the tenant's next turn.
+   */
+  yielded: 'Y',
   /** An allocation was refused for memoryLimit: the worker disposes the isolate (ERR_MEMORY_LIMIT). */
   memory: 'L',
 });
@@ -70,7 +75,8 @@ const DROPPED = new MapC([['__proto__', 1], ['constructor', 1], ['prototype', 1]
 
 // The worker's meter slot (init) is a view on a SharedArrayBuffer the worker reads: these three
 // stay in this closure only, for it.
-const SharedArrayBufferC = g.SharedArrayBuffer, Int32ArrayC = Int32Array, atomicsStore = g.Atomics.store;
+const SharedArrayBufferC = g.SharedArrayBuffer, Int32ArrayC = Int32Array;
+const atomicsStore = g.Atomics.store, atomicsLoad = g.Atomics.load;
 // Defends against unmetered memory and shared memory with the host: wasm memory is not counted by
 // memoryLimit, and SharedArrayBuffer/Atomics would allow shared-memory races (and timers built from
 // them).
@@ -206,9 +212,9 @@ const methods = new MapC();
 const pending = new MapC();
 let nextRequest = 0;
 /**
- * The worker's meter slot: each call writes its slot number here as it starts, so the worker can
+ * The worker's meter slot: each call writes its slot number at [0] as it starts, so the worker can
  * charge the isolate's clock to the call actually running when it has several queued on this
- * isolate. Defends against tenant code forging it (to shift its CPU onto another call): the view
+ * isolate; [1] is the worker's yield word (TAG.yielded). Defends against tenant code forging it (to shift its CPU onto another call): the view
  * lives only in this closure, and the buffer is the worker's, never reachable from the global object.
  */
 let slotView = null;
@@ -279,7 +285,7 @@ function decodeUtf8(bytes) {
 // ---- per-component part: identity, params, artifacts, capability stubs, Component base ----
 function init(metaText, artifactNames, artifactBytes, slots) {
   if (meta !== null || hardened === null) throw new TypeErrorC('sealbox bootstrap: init twice');
-  if (slots instanceof SharedArrayBufferC && slots.byteLength >= 4) slotView = new Int32ArrayC(slots, 0, 1);
+  if (slots instanceof SharedArrayBufferC && slots.byteLength >= 8) slotView = new Int32ArrayC(slots, 0, 2);
   const m = jsonParse(metaText);
   const params = deepFreeze(parseClean(m.params));
   identityParams = params;
@@ -362,6 +368,9 @@ function call(callId, method, argsText, slot) {
   // capability), which the host's one-call-at-a-time contract rules out: a call queued on this
   // isolate behind an unsettled async call does not run.
   if (asyncPending > 0) return 'B';
+  // The worker's yield word (the slot view's second number): set while another tenant waits for a
+  // turn, so a pipeline does not hold the worker for all the calls already queued on this isolate.
+  if (slotView !== null && atomicsLoad(slotView, 1) !== 0) return 'Y';
   currentSlot = slot | 0;
   if (slotView !== null) atomicsStore(slotView, 0, currentSlot);
   let r;

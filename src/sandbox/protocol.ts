@@ -70,8 +70,18 @@ export interface PingMessage {
   readonly n: number;
 }
 
+/**
+ * Another tenant waits for a turn on this worker: the tenant's pipelined calls that have not
+ * started go back to the host (YIELDED) instead of running, so its pipeline drains now.
+ */
+export interface YieldMessage {
+  readonly t: 'yield';
+  readonly tenantKey: number;
+}
+
 /** Host → worker. */
-export type HostMessage = LoadMessage | CallMessage | CapResultMessage | UnloadMessage | PingMessage;
+export type HostMessage =
+  LoadMessage | CallMessage | CapResultMessage | UnloadMessage | PingMessage | YieldMessage;
 
 /** Worker → host. */
 export type WorkerMessage =
@@ -110,6 +120,9 @@ export type WorkerMessage =
  * The host runs it again; it never reaches a caller.
  */
 export const NOT_STARTED = 'ERR_NOT_STARTED';
+
+/** Like NOT_STARTED, for a pipelined call given back because its tenant yields its turn. */
+export const YIELDED = 'ERR_YIELDED';
 
 /** Marker a worker writes to stderr right before killing itself on a catastrophic isolate error. */
 export const FATAL_MARKER = 'SEALBOX_FATAL';

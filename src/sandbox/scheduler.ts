@@ -20,9 +20,12 @@ import { PIPELINE_WINDOW_MS } from './time-model.ts';
  * worker died before it began): the job waits for its turn again. Never reaches a caller.
  */
 export class NotStartedError extends Error {
-  constructor(why: string) {
+  /** false for a call its tenant's yield gave back: that does not count towards MAX_RESTARTS */
+  readonly counts: boolean;
+  constructor(why: string, counts = true) {
     super(`the op never started: ${why}`);
     this.name = 'NotStartedError';
+    this.counts = counts;
   }
 }
 
@@ -80,6 +83,8 @@ interface TenantQueue {
   serviceMs: number;
   /** when its last op completed (performance.now()) */
   lastDone: number;
+  /** the worker was asked to give back this pipeline's calls that have not started */
+  yielding: boolean;
 }
 
 /** Options of a {@link Scheduler}. */
@@ -90,6 +95,11 @@ export interface SchedulerOptions {
   readonly maxQueued: number;
   /** whether the worker can take work now (booted) */
   readonly canStart: () => boolean;
+  /**
+   * a tenant waits for a turn while this one has calls pipelined: ask the worker to give back
+   * those that have not started (called once per pipeline)
+   */
+  readonly onContention?: ((tenant: string) => void) | undefined;
 }
 
 /** Weight of the newest run time in the smoothed averages. */
@@ -203,6 +213,22 @@ export class Scheduler {
       this.#waiting--;
       this.#start(tenant!, queue, entry);
     }
+    if (this.#turns.size > 0) this.#contend();
+  }
+
+  /**
+   * Defends against a pipeline holding a full worker for all its queued calls (depth x budget)
+   * while another tenant waits for a turn: each pipelining tenant is asked to yield, once.
+   */
+  #contend(): void {
+    const notify = this.#options.onContention;
+    if (notify === undefined) return;
+    for (const [tenant, queue] of this.#tenants) {
+      if (queue.inFlight > 1 && !queue.yielding) {
+        queue.yielding = true;
+        notify(tenant);
+      }
+    }
   }
 
   /**
@@ -225,6 +251,7 @@ export class Scheduler {
       const serviceMs = queue.serviceMs || this.#serviceMs || (budgetMs ?? 0);
       if (queue.inFlight * serviceMs >= PIPELINE_WINDOW_MS) return;
       if (canPipeline !== undefined && !canPipeline()) return;
+      if (queue.yielding) return;
       queue.waiting.shift();
       this.#waiting--;
       this.#start(tenant, queue, next);
@@ -263,8 +290,9 @@ export class Scheduler {
       .then(
         (value) => this.#settle(entry, value, undefined),
         (error: unknown) => {
-          if (error instanceof NotStartedError && !entry.settled) handedBack = this.#restart(queue, entry);
-          if (!handedBack) this.#settle(entry, undefined, restartFailure(error));
+          if (error instanceof NotStartedError && !entry.settled)
+            handedBack = this.#restart(queue, entry, error);
+          if (!handedBack) this.#settle(entry, undefined, restartFailure(error, entry));
         },
       )
       .finally(() => {
@@ -282,6 +310,7 @@ export class Scheduler {
         this.#inFlight--;
         if (queue.inFlight === 0) {
           queue.lane = undefined;
+          queue.yielding = false;
           this.#running--;
           if (queue.waiting.length > 0) this.#turns.add(tenant);
           else if (this.#tenants.get(tenant) === queue) this.#tenants.delete(tenant);
@@ -292,9 +321,13 @@ export class Scheduler {
   }
 
   /** Puts a job the worker never started back in its place in the queue; false past MAX_RESTARTS. */
-  #restart(queue: TenantQueue, entry: Entry): boolean {
-    if (entry.restarts >= MAX_RESTARTS) return false;
-    entry.restarts++;
+  #restart(queue: TenantQueue, entry: Entry, error: NotStartedError): boolean {
+    // Past its deadline it is not sent again: the caller gets ERR_DEADLINE.
+    if (performance.now() >= entry.job.deadline) return false;
+    if (error.counts) {
+      if (entry.restarts >= MAX_RESTARTS) return false;
+      entry.restarts++;
+    }
     entry.started = false;
     let index = queue.waiting.findIndex((other) => other.seq > entry.seq);
     if (index < 0) index = queue.waiting.length;
@@ -364,7 +397,7 @@ export class Scheduler {
   #queue(tenant: string): TenantQueue {
     let queue = this.#tenants.get(tenant);
     if (queue === undefined) {
-      queue = { waiting: [], inFlight: 0, lane: undefined, serviceMs: 0, lastDone: 0 };
+      queue = { waiting: [], inFlight: 0, lane: undefined, serviceMs: 0, lastDone: 0, yielding: false };
       this.#tenants.set(tenant, queue);
     }
     return queue;
@@ -372,8 +405,14 @@ export class Scheduler {
 }
 
 /** A job handed back more than MAX_RESTARTS times fails as a crash; other errors pass as they are. */
-function restartFailure(error: unknown): Error {
+function restartFailure(error: unknown, entry: Entry): Error {
   if (!(error instanceof NotStartedError)) return error as Error;
+  if (performance.now() >= entry.job.deadline) {
+    return new SandboxError(
+      'ERR_DEADLINE',
+      `the ${entry.job.what} reached its deadline before it started; it was cancelled`,
+    );
+  }
   return new SandboxError(
     'ERR_SANDBOX_CRASHED',
     'the sandbox worker kept handing the op back without running it',

@@ -25,7 +25,7 @@ import { createCapabilityRegistry, dispatchCapability, type Invocation } from '.
 import { checkSpec, type CheckedSpec, type ComponentSpec } from './component-spec.ts';
 import { encodeJson } from './json.ts';
 import { MemoryKvStore, type KvStore } from './kv-store.ts';
-import { NOT_STARTED, type Answer, type HostMessage } from './protocol.ts';
+import { NOT_STARTED, YIELDED, type Answer, type HostMessage } from './protocol.ts';
 import { NotStartedError, Scheduler } from './scheduler.ts';
 import {
   HEARTBEAT_MISS_FLOOR_MS,
@@ -194,6 +194,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         concurrency: WORKER_CONCURRENCY,
         maxQueued: settings.maxQueuedPerWorker,
         canStart: () => slot.worker?.ready === true,
+        onContention: (tenant) => {
+          const worker = slot.worker;
+          if (worker !== undefined && !worker.gone)
+            worker.send({ t: 'yield', tenantKey: worker.tenantKey(tenant) });
+        },
       }),
     };
     return slot;
@@ -604,6 +609,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       );
       if (answer.kind === 'failed' && answer.code === NOT_STARTED) {
         throw new NotStartedError('the worker handed it back');
+      }
+      if (answer.kind === 'failed' && answer.code === YIELDED) {
+        throw new NotStartedError('its tenant yielded its turn', false);
       }
       if (
         answer.kind === 'failed' &&

@@ -23,6 +23,7 @@ import {
   HOST_FD,
   NOT_STARTED,
   RUNAWAY_MARKER,
+  YIELDED,
   taggedOf,
 } from './protocol.ts';
 import type {
@@ -294,7 +295,7 @@ async function load(message: LoadMessage): Promise<void> {
     const loaded = context;
     const control = taken.control;
     // The meter slot (see Lane): shared with this context's bootstrap, which writes each call's slot.
-    const slots = new Int32Array(new SharedArrayBuffer(4));
+    const slots = new Int32Array(new SharedArrayBuffer(8));
     const init = ['init', message.meta, message.artifactNames, message.artifactBytes, slots.buffer];
     const initialised: unknown = await enter(tenantKey, () =>
       control.apply(undefined, init, { arguments: { copy: true }, timeout: entryTimeout(id) }),
@@ -495,6 +496,10 @@ async function enterCall(message: CallMessage, component: LoadedComponent, slot:
     handBack(id);
     return;
   }
+  if (r === TAG.yielded) {
+    if (untrack(id)) send(doneFailure(id, YIELDED, 'its tenant yielded its turn'));
+    return;
+  }
   // 'A': an async method; its outcome arrives through the bridge ('done'), still metered.
   if (r !== TAG.async) {
     finish(id, typeof r === 'string' ? r : `${TAG.error}{}`);
@@ -591,9 +596,11 @@ const onBridge: BridgeHandler = (key, kind, a, b, c, d, e) => {
   ) {
     // Owned (its wall time charged, its quota counted) by the call whose slot the bootstrap named
     // when the request was made, not by whichever call runs when this message is read (a pipelined
-    // call may have started meanwhile); see ownerOf for a request made after its call ended.
+    // call may have started meanwhile). A request of work left running after its call was answered
+    // names no op in flight: the host refuses it (capabilities only while a call runs), and no
+    // call in flight pays its wall time.
     const lane = lanes.get(component.tenantKey);
-    const owner = lane === undefined ? undefined : meter.ownerOf(lane, typeof e === 'number' ? e : -1, key);
+    const owner = lane === undefined || typeof e !== 'number' ? undefined : meter.withSlot(lane, e, key);
     if (owner !== undefined) {
       capOwners.set(`${key}:${a}`, owner.id);
       owner.capsOutstanding++;
@@ -673,6 +680,20 @@ function unload(id: number, key: number): void {
   send(doneValue(id, `${TAG.result}0`));
 }
 
+/**
+ * Another tenant waits for a turn: the tenant's calls that have not entered yet go back to the
+ * host, and those already queued on its isolate go back as they reach it (the yield word, which
+ * the lane's next first call clears). The call running goes on.
+ */
+function yieldTurn(tenantKey: number): void {
+  const lane = lanes.get(tenantKey);
+  if (lane === undefined) return;
+  if (lane.slots !== undefined) Atomics.store(lane.slots, 1, 1);
+  for (const waiting of lane.queue.splice(0)) {
+    send(doneFailure(waiting.message.id, YIELDED, 'its tenant yielded its turn'));
+  }
+}
+
 function handle(message: HostMessage): void {
   switch (message.t) {
     case 'call':
@@ -689,6 +710,9 @@ function handle(message: HostMessage): void {
       return;
     case 'ping':
       send({ t: 'pong', n: message.n });
+      return;
+    case 'yield':
+      yieldTurn(message.tenantKey);
       return;
   }
 }

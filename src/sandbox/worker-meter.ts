@@ -159,6 +159,8 @@ export class Meter {
       lane.slots = call?.slots;
       if (call !== undefined) {
         Atomics.store(call.slots, 0, call.slot);
+        // A new pipeline: a yield asked of the last one is over.
+        Atomics.store(call.slots, 1, 0);
         lane.lastSlot = call.slot;
       }
     }
@@ -211,14 +213,19 @@ export class Meter {
    * (a capability answer settling after it ended); the lane's first op in flight pays, as the one
    * op in flight did before calls were pipelined (docs/sandbox.md "Time", known limit).
    */
-  ownerOf(lane: Lane, slot: number, key?: number): InFlight | undefined {
+  ownerOf(lane: Lane, slot: number): InFlight | undefined {
     let first: InFlight | undefined;
     for (const op of lane.ops.values()) {
-      if (key !== undefined && op.key !== key) continue;
       if (op.slot === slot) return op;
       first ??= op;
     }
     return first;
+  }
+
+  /** The op of component `key` in flight with this slot (a load's is 0), if any. */
+  withSlot(lane: Lane, slot: number, key: number): InFlight | undefined {
+    for (const op of lane.ops.values()) if (op.key === key && op.slot === slot) return op;
+    return undefined;
   }
 
   /**
