@@ -154,26 +154,22 @@ async function runCapability(
       `capability ${cap.slice(0, 64)}.${method.slice(0, 64)} is not granted`,
     );
   }
-  // Defends against background work reaching the host after its call ended.
-  if (caller.active.size === 0) {
+  // Defends against background work reaching the host after its call ended: the request must
+  // name a running invocation of this component (the worker names the one whose slot made it).
+  // Only that invocation's quota pays: pipelined calls that have not started yet must not spend
+  // theirs on another's requests.
+  let payer: Invocation | undefined;
+  for (const invocation of caller.active) {
+    if (typeof request.op === 'number' && invocation.requestId === request.op) payer = invocation;
+  }
+  if (payer === undefined) {
     throw new SandboxError(
       'ERR_CAPABILITY_DENIED',
       'capabilities may only be called while a call is running',
     );
   }
-  // The invocation the worker names pays; a request it names no running invocation for (made by
-  // background work after its call ended) is paid by the earliest running one. Never all of them:
-  // pipelined calls that have not started yet must not spend their quota on another's requests.
-  let payer: Invocation | undefined;
-  for (const invocation of caller.active) {
-    payer ??= invocation;
-    if (typeof request.op === 'number' && invocation.requestId === request.op) {
-      payer = invocation;
-      break;
-    }
-  }
-  payer!.capCalls++;
-  if (payer!.capCalls > spec.limits.maxCapabilityCalls) {
+  payer.capCalls++;
+  if (payer.capCalls > spec.limits.maxCapabilityCalls) {
     throw new SandboxError(
       'ERR_QUOTA_EXCEEDED',
       `more than ${spec.limits.maxCapabilityCalls} capability calls in one call`,

@@ -78,11 +78,12 @@ export const DEFAULT_MAX_QUEUED_PER_WORKER = 256;
 export const METER_PERIOD_MS = 5;
 
 /**
- * Smallest budget whose calls are pipelined. A pipelined call is charged from the first meter
- * reading that sees it running, so it may run up to one period uncharged: at this budget, at most
- * 5% of it. Calls with smaller budgets go one at a time, charged from their first instant.
+ * Smallest budget whose calls are pipelined. A period in which one call ends and the next starts
+ * is charged to neither, so a pipelined call may run up to two periods uncharged (the one it
+ * starts in and the one it ends in): at this budget, at most 5% of it. Calls with smaller budgets
+ * go one at a time, charged from their first instant.
  */
-export const PIPELINE_MIN_BUDGET_MS = 20 * METER_PERIOD_MS;
+export const PIPELINE_MIN_BUDGET_MS = 40 * METER_PERIOD_MS;
 
 /** Most calls of one component in the worker at once, whatever maxConcurrentCalls says. */
 export const MAX_PIPELINE_DEPTH = 64;
