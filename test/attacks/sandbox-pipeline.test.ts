@@ -12,16 +12,20 @@
  * - Found by review: a continuation left running after its call ended is charged to a call in
  *   flight (it was charged to no one); an own `then` on a returned promise cannot call the
  *   bootstrap's settle callbacks twice (it undid the busy count); a capability request counts
- *   against the quota of the call that made it only (it counted against every pipelined call).
+ *   against the quota of the call that made it only (it counted against every pipelined call);
+ *   a capability request of work left running after its call was answered is refused, and no
+ *   call in flight pays for it (it ran, charged to the next call); a tenant that comes for a turn
+ *   on a full worker makes the pipelines there yield (it waited for all their queued calls).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import type { HostCapability } from '../../src/sandbox/capabilities.ts';
 import { MemoryKvStore } from '../../src/sandbox/kv-store.ts';
 import { createSupervisor, type SandboxedComponent, type Supervisor } from '../../src/sandbox/supervisor.ts';
-import { PIPELINE_MIN_BUDGET_MS, wallCeilingMs } from '../../src/sandbox/time-model.ts';
+import { PIPELINE_MIN_BUDGET_MS, WORKER_CONCURRENCY, wallCeilingMs } from '../../src/sandbox/time-model.ts';
 import { cls, codeOf, spec } from '../sandbox/helpers.ts';
 
 const BUDGET_MS = 500;
-const SOURCE = `let calls = 0;\nconst events = [];\n${cls(`
+const SOURCE = `let calls = 0;\nconst events = [];\nlet background = 'none';\n${cls(`
   spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} calls++; return calls; }
   hang() { for (;;) {} }
   count() { calls++; return calls; }
@@ -49,6 +53,14 @@ const SOURCE = `let calls = 0;\nconst events = [];\n${cls(`
     while (Date.now() < end) {}
     return 'long';
   }
+  later() {
+    this.host.kv.get('k').then(() => this.host.slow()).then(
+      () => { background = 'ran'; },
+      (e) => { background = e.code; },
+    );
+    return 'later';
+  }
+  background() { return background; }
   async three() {
     for (let i = 0; i < 3; i++) await this.host.kv.get('k' + i);
     return 'three';
@@ -62,10 +74,18 @@ const SOURCE = `let calls = 0;\nconst events = [];\n${cls(`
   }
 `)}`;
 
+/** A capability slower than the budget: whoever pays its wall time overruns. */
+const SLOW: HostCapability = {
+  name: 'slow',
+  methods: {
+    slow: { handler: () => new Promise((resolve) => setTimeout(() => resolve(1), BUDGET_MS * 2)) },
+  },
+};
+
 const supervisors: Supervisor[] = [];
 afterAll(() => Promise.all(supervisors.map((s) => s.close())));
 function make(kv?: MemoryKvStore): Supervisor {
-  const s = createSupervisor({ workers: 1, ...(kv === undefined ? {} : { kv }) });
+  const s = createSupervisor({ workers: 1, capabilities: [SLOW], ...(kv === undefined ? {} : { kv }) });
   supervisors.push(s);
   return s;
 }
@@ -155,6 +175,53 @@ describe('when tenant code hands the bootstrap its own then (layer: sandbox boot
     ]);
     expect(long).toBe('ERR_TIMEOUT');
     expect(short).toBe('fulfilled');
+  });
+});
+
+describe('when work left running after its call asks for a capability (layer: sandbox capabilities; ERR_CAPABILITY_DENIED)', () => {
+  it('refuses it while later calls are in flight, and none of them pays for it', async () => {
+    const s = make(new MemoryKvStore());
+    const c = await s.instantiate(spec(SOURCE, { limits, grants: { log: {}, kv: {}, slow: {} } }));
+    await warm(c);
+    const calls = [
+      codeOf(c.call('later')),
+      codeOf(c.call('spin', BUDGET_MS * 0.6)),
+      codeOf(c.call('spin', BUDGET_MS * 0.6)),
+    ];
+    expect(await Promise.all(calls)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // The continuation runs once the capability answer arrives: wait for its outcome.
+    let outcome: unknown = 'none';
+    for (let i = 0; i < 100 && outcome === 'none'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      outcome = await c.call('background');
+    }
+    expect(outcome).toBe('ERR_CAPABILITY_DENIED');
+  });
+});
+
+describe('when a tenant comes for a turn on a full worker (layer: sandbox scheduler; yield)', () => {
+  it('gets it after the calls running there, not after every call the pipelines hold', async () => {
+    const s = make();
+    const wide = { ...limits, maxConcurrentCalls: 16 };
+    // WORKER_CONCURRENCY tenants fill the one worker, each with a pipeline of 16 calls.
+    const busy = await Promise.all(
+      Array.from({ length: WORKER_CONCURRENCY }, (_, i) =>
+        s.instantiate(spec(SOURCE, { tenant: `busy${i}`, limits: wide })),
+      ),
+    );
+    const late = await s.instantiate(spec(SOURCE, { tenant: 'late', limits }));
+    for (const c of [...busy, late]) await warm(c);
+    const done: string[] = [];
+    const pipelines = busy.map((c, i) =>
+      Promise.all(Array.from({ length: 16 }, () => c.call('spin', BUDGET_MS * 0.1))).then(() =>
+        done.push(`busy${i}`),
+      ),
+    );
+    expect(s.stats().running).toBeGreaterThan(WORKER_CONCURRENCY);
+    const turn = late.call('count').then(() => done.push('late'));
+    await Promise.all([...pipelines, turn]);
+    // Before the yield, the late tenant waited until a whole pipeline had drained.
+    expect(done[0]).toBe('late');
   });
 });
 

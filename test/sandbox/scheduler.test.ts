@@ -62,8 +62,8 @@ function controlled(
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function scheduler(concurrency = 4): Scheduler {
-  return new Scheduler({ concurrency, maxQueued: 1000, canStart: () => true });
+function scheduler(concurrency = 4, onContention?: (tenant: string) => void): Scheduler {
+  return new Scheduler({ concurrency, maxQueued: 1000, canStart: () => true, onContention });
 }
 
 describe('when one tenant sends calls of one component (layer: sandbox scheduler)', () => {
@@ -145,6 +145,46 @@ describe('when one tenant sends calls of one component (layer: sandbox scheduler
     expect(jobs.every((j) => j.starts === 1)).toBe(true);
     const refused = controlled('a', lane, 4, s, { maxWaiting: 3 });
     await expect(refused.result).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL' });
+  });
+});
+
+describe('when another tenant comes for a turn on a full worker (layer: sandbox scheduler)', () => {
+  it('asks each pipelining tenant to yield once, and sends it nothing more until its calls are back', async () => {
+    const asked: string[] = [];
+    const s = scheduler(1, (tenant) => asked.push(tenant));
+    const lane = {};
+    const a = Array.from({ length: 3 }, () => controlled('a', lane, 8, s));
+    expect(a.map((j) => j.starts)).toEqual([1, 1, 1]);
+    const b = controlled('b', {}, 8, s);
+    expect(asked).toEqual(['a']);
+    const later = controlled('a', lane, 8, s);
+    expect(later.starts).toBe(0);
+    // The worker gives back the two calls that had not started; the first one ends.
+    a[1]!.finish(new NotStartedError('yield', false));
+    a[2]!.finish(new NotStartedError('yield', false));
+    a[0]!.finish('0');
+    await a[0]!.result;
+    await turn();
+    // b's turn comes before a's given-back calls run again.
+    expect(b.starts).toBe(1);
+    expect(a[1]!.starts).toBe(1);
+    b.finish('b');
+    await b.result;
+    await turn();
+    expect(a[1]!.starts).toBe(2);
+    expect(asked).toEqual(['a']);
+  });
+
+  it('does not count calls given back by a yield towards the restart limit', async () => {
+    const s = scheduler();
+    const job = controlled('a', {}, 1, s);
+    for (let i = 0; i < 6; i++) {
+      job.finish(new NotStartedError('yield', false));
+      await turn();
+    }
+    expect(job.starts).toBe(7);
+    job.finish('done');
+    expect(await job.result).toBe('done');
   });
 });
 
