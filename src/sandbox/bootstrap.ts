@@ -367,10 +367,12 @@ function call(callId, method, argsText, slot) {
   // Defends against two calls of a tenant interleaving (the second running while the first awaits a
   // capability), which the host's one-call-at-a-time contract rules out: a call queued on this
   // isolate behind an unsettled async call does not run.
-  if (asyncPending > 0) return 'B';
   // The worker's yield word (the slot view's second number): set while another tenant waits for a
   // turn, so a pipeline does not hold the worker for all the calls already queued on this isolate.
+  // Checked first: a call behind an unsettled async call goes back to the host too, not to the
+  // worker's queue, where it would run once that call is answered.
   if (slotView !== null && atomicsLoad(slotView, 1) !== 0) return 'Y';
+  if (asyncPending > 0) return 'B';
   currentSlot = slot | 0;
   if (slotView !== null) atomicsStore(slotView, 0, currentSlot);
   let r;

@@ -681,16 +681,20 @@ function unload(id: number, key: number): void {
 }
 
 /**
- * Another tenant waits for a turn: the tenant's calls that have not entered yet go back to the
- * host, and those already queued on its isolate go back as they reach it (the yield word, which
- * the lane's next first call clears). The call running goes on.
+ * Another tenant waits for a turn: the tenant's pipelined calls that have not entered yet go back
+ * to the host, and those already queued on its isolate go back as they reach it (the yield word,
+ * which the tenant's next turn clears). The call running, and a turn's first call, go on.
  */
 function yieldTurn(tenantKey: number): void {
   const lane = lanes.get(tenantKey);
   if (lane === undefined) return;
   if (lane.slots !== undefined) Atomics.store(lane.slots, 1, 1);
-  for (const waiting of lane.queue.splice(0)) {
-    send(doneFailure(waiting.message.id, YIELDED, 'its tenant yielded its turn'));
+  // A turn's first call (unpipelined) stays: the yield is about the calls behind it.
+  for (let i = lane.queue.length - 1; i >= 0; i--) {
+    const { message } = lane.queue[i]!;
+    if (!message.pipelined) continue;
+    lane.queue.splice(i, 1);
+    send(doneFailure(message.id, YIELDED, 'its tenant yielded its turn'));
   }
 }
 

@@ -159,8 +159,10 @@ export class Meter {
       lane.slots = call?.slots;
       if (call !== undefined) {
         Atomics.store(call.slots, 0, call.slot);
-        // A new pipeline: a yield asked of the last one is over.
-        Atomics.store(call.slots, 1, 0);
+        // A new turn (the host sends a turn's first call unpipelined, and nothing more to a
+        // yielding tenant until its ops are back): a yield asked of the last one is over. Not on
+        // a pipelined call that merely finds the lane empty, which is still the yielding turn's.
+        if (!call.waiting.message.pipelined) Atomics.store(call.slots, 1, 0);
         lane.lastSlot = call.slot;
       }
     }
