@@ -70,6 +70,8 @@ interface Entry {
   onAbort: (() => void) | undefined;
   /** submission order (a job handed back goes back in its place) */
   readonly seq: number;
+  /** its deadline on the performance.now() scale, once armed (Infinity before) */
+  deadlineAt: number;
   restarts: number;
 }
 
@@ -178,6 +180,7 @@ export class Scheduler {
         started: false,
         onAbort: undefined,
         seq: ++this.#seq,
+        deadlineAt: Number.POSITIVE_INFINITY,
         restarts: 0,
       };
       // Waiting for a worker to boot is the node's cost: the deadline clock starts once it can
@@ -323,7 +326,7 @@ export class Scheduler {
   /** Puts a job the worker never started back in its place in the queue; false past MAX_RESTARTS. */
   #restart(queue: TenantQueue, entry: Entry, error: NotStartedError): boolean {
     // Past its deadline it is not sent again: the caller gets ERR_DEADLINE.
-    if (performance.now() >= entry.job.deadline) return false;
+    if (performance.now() >= entry.deadlineAt) return false;
     if (error.counts) {
       if (entry.restarts >= MAX_RESTARTS) return false;
       entry.restarts++;
@@ -351,6 +354,7 @@ export class Scheduler {
   }
 
   #arm(entry: Entry, ms: number): void {
+    entry.deadlineAt = performance.now() + ms;
     entry.timer = setTimeout(() => this.#expire(entry), Math.max(1, Math.ceil(ms)));
   }
 
@@ -407,7 +411,7 @@ export class Scheduler {
 /** A job handed back more than MAX_RESTARTS times fails as a crash; other errors pass as they are. */
 function restartFailure(error: unknown, entry: Entry): Error {
   if (!(error instanceof NotStartedError)) return error as Error;
-  if (performance.now() >= entry.job.deadline) {
+  if (performance.now() >= entry.deadlineAt) {
     return new SandboxError(
       'ERR_DEADLINE',
       `the ${entry.job.what} reached its deadline before it started; it was cancelled`,
