@@ -1,9 +1,12 @@
 /**
  * Entry of a sandbox worker process (forked by the supervisor with an empty environment and
  * --no-node-snapshot). Holds one isolated-vm isolate per tenant and one context per component
- * (context-pool.ts keeps spare contexts, a spare isolate and compiled scripts ahead of time);
- * runs loads and calls off its event loop and meters each one's budget (time-model.ts); forwards
- * capability requests to the host. Everything here runs tenant code only through the bootstrap's `control` function.
+ * (context-pool.ts keeps spare contexts, a spare isolate and compiled scripts ahead of time), and
+ * decides what enters an isolate and when; worker-meter.ts keeps the books of what is in flight
+ * (one lane per tenant) and meters each op's budget (time-model.ts). Everything here runs tenant
+ * code only through the bootstrap's `control` function. In order below: the host pipe, the
+ * tenant isolates (disposal, runaway, memory), loads, calls (a lane's calls enter back to back:
+ * docs/sandbox.md "Pipelined calls"), capability requests and answers, unload, dispatch.
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
